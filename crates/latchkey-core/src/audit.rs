@@ -1,0 +1,70 @@
+//! Audit events: who did what to which target, when, and whether it worked.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::id::{AccountId, AuditEventId, TenantId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Success,
+    Failure,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "success" => Some(Self::Success),
+            "failure" => Some(Self::Failure),
+            _ => None,
+        }
+    }
+}
+
+/// Action names, dotted `object.verb`, stable because people filter on them.
+pub mod actions {
+    pub const SIGN_IN: &str = "session.sign_in";
+    pub const SIGN_OUT: &str = "session.sign_out";
+    pub const REFRESH_REUSE: &str = "session.refresh_reuse_detected";
+    pub const SESSION_REVOKE: &str = "session.revoke";
+    pub const ACCOUNT_CREATE: &str = "account.create";
+    pub const ACCOUNT_UPDATE: &str = "account.update";
+    pub const ACCOUNT_DELETE: &str = "account.delete";
+    pub const PASSWORD_CHANGE: &str = "account.password_change";
+    pub const PASSWORD_SET: &str = "account.password_set";
+    pub const TENANT_CREATE: &str = "tenant.create";
+    pub const TENANT_UPDATE: &str = "tenant.update";
+    pub const TENANT_DELETE: &str = "tenant.delete";
+    pub const KEY_ROTATE: &str = "key.rotate";
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: AuditEventId,
+    pub tenant_id: Option<TenantId>,
+    pub actor: Option<AccountId>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    pub detail: serde_json::Value,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAuditEvent {
+    pub tenant_id: Option<TenantId>,
+    pub actor: Option<AccountId>,
+    pub action: &'static str,
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    /// Context without secrets: never a password, token or hash.
+    pub detail: serde_json::Value,
+}

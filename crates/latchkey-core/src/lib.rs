@@ -1,0 +1,30 @@
+//! Latchkey's domain: the types every front door and store agree on, and the rules that
+//! govern them. This crate performs no I/O: no network, no database, no files. Anything
+//! that needs the outside world (the clock, randomness for ids) is passed in or kept to
+//! the operating system's random source.
+
+pub mod account;
+pub mod audit;
+pub mod clock;
+pub mod id;
+pub mod lockout;
+pub mod names;
+pub mod page;
+pub mod password_policy;
+pub mod role;
+pub mod secret;
+pub mod session;
+pub mod tenant;
+pub mod token;
+
+pub use account::{Account, AccountPatch, NewAccount};
+pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent};
+pub use clock::{Clock, SystemClock};
+pub use id::{AccountId, AuditEventId, SessionId, SigningKeyId, TenantId};
+pub use lockout::{LockoutPolicy, LoginThrottle, ThrottleDecision};
+pub use names::{Email, NameError, TenantDomain, Username};
+pub use page::{Page, PageRequest};
+pub use password_policy::{PasswordPolicy, PolicyViolation};
+pub use role::{Membership, Permission, Role, RoleName};
+pub use session::Session;
+pub use tenant::{NewTenant, Tenant, TenantMetadata, TenantPatch};
