@@ -1,1 +1,350 @@
+//! The wire types of Latchkey's native REST API (`/api/v1`). The server renders them and
+//! the SDK parses them, so the two cannot drift apart. With the `openapi` feature they
+//! also describe themselves to the OpenAPI document.
 
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+/// Derives `ToSchema` when the `openapi` feature is on; the SDK builds without utoipa.
+macro_rules! wire {
+    ($($item:item)*) => {
+        $(
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+            $item
+        )*
+    };
+}
+
+wire! {
+    /// Credentials for `POST /api/v1/tenants/{tenant}/sign-in`.
+    #[serde(deny_unknown_fields)]
+    pub struct SignInRequest {
+        /// Email address or username.
+        pub login: String,
+        pub password: String,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/token/refresh`.
+    #[serde(deny_unknown_fields)]
+    pub struct RefreshRequest {
+        pub refresh_token: String,
+    }
+
+    /// Tokens of one sign-in or refresh.
+    pub struct TokenResponse {
+        pub access_token: String,
+        /// Opaque; rotated on every use. Keep the newest one only.
+        pub refresh_token: String,
+        pub id_token: String,
+        /// Always `Bearer`.
+        pub token_type: String,
+        /// Seconds until the access token expires.
+        pub expires_in: i64,
+        pub account: AccountView,
+        pub tenant: TenantView,
+    }
+
+    /// An account, as seen by itself or by a tenant administrator.
+    pub struct AccountView {
+        pub id: String,
+        pub email: String,
+        pub username: Option<String>,
+        pub display_name: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub custom_data: Map<String, Value>,
+        pub platform_admin: bool,
+        pub disabled: bool,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339::option")]
+        pub last_login_at: Option<OffsetDateTime>,
+        /// The account's role in the tenant it is viewed through.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<String>,
+    }
+
+    pub struct PasswordPolicyView {
+        pub min_length: usize,
+        pub max_length: usize,
+    }
+
+    pub struct TenantMetadataView {
+        #[serde(default)]
+        pub tier: Option<String>,
+        #[serde(default)]
+        pub modules: Vec<String>,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub links: Map<String, Value>,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub settings: Map<String, Value>,
+    }
+
+    pub struct TenantView {
+        pub id: String,
+        pub domain: String,
+        pub title: String,
+        pub metadata: TenantMetadataView,
+        pub password_policy: PasswordPolicyView,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+    }
+
+    pub struct MembershipView {
+        pub tenant: String,
+        pub tenant_id: String,
+        pub role: String,
+    }
+
+    /// `GET /api/v1/me`.
+    pub struct MeView {
+        pub account: AccountView,
+        /// The tenant of the token in use and the caller's role there.
+        pub membership: MembershipView,
+        pub permissions: Vec<String>,
+        pub session_id: String,
+    }
+
+    /// `PUT /api/v1/me/password`.
+    #[serde(deny_unknown_fields)]
+    pub struct ChangePasswordRequest {
+        pub current_password: String,
+        pub new_password: String,
+    }
+
+    /// `POST /api/v1/tenants`.
+    #[serde(deny_unknown_fields)]
+    pub struct CreateTenantRequest {
+        pub domain: String,
+        pub title: String,
+        #[serde(default)]
+        pub metadata: Option<TenantMetadataView>,
+        #[serde(default)]
+        pub password_policy: Option<PasswordPolicyView>,
+    }
+
+    /// `PATCH /api/v1/tenants/{tenant}`: absent fields stay as they are.
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateTenantRequest {
+        #[serde(default)]
+        pub title: Option<String>,
+        #[serde(default)]
+        pub metadata: Option<TenantMetadataView>,
+        #[serde(default)]
+        pub password_policy: Option<PasswordPolicyView>,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/users`.
+    #[serde(deny_unknown_fields)]
+    pub struct CreateUserRequest {
+        pub email: String,
+        #[serde(default)]
+        pub username: Option<String>,
+        #[serde(default)]
+        pub display_name: Option<String>,
+        /// Defaults to `user`.
+        #[serde(default)]
+        pub role: Option<String>,
+        /// Without one, the account cannot sign in until a password is set.
+        #[serde(default)]
+        pub password: Option<String>,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        pub custom_data: Option<Map<String, Value>>,
+    }
+
+    /// `PATCH /api/v1/tenants/{tenant}/users/{id}`: absent fields stay; `custom_data` is
+    /// merged key by key (`null` removes a key); `username: null` clears it.
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateUserRequest {
+        #[serde(default)]
+        pub email: Option<String>,
+        #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+        pub username: Option<Option<String>>,
+        #[serde(default, with = "double_option", skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+        pub display_name: Option<Option<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        pub custom_data: Option<Map<String, Value>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub disabled: Option<bool>,
+        /// Changes the account's role in this tenant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<String>,
+    }
+
+    /// `PUT /api/v1/tenants/{tenant}/users/{id}/password`.
+    #[serde(deny_unknown_fields)]
+    pub struct SetPasswordRequest {
+        pub password: String,
+    }
+
+    pub struct SessionView {
+        pub id: String,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub last_seen_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub expires_at: OffsetDateTime,
+        pub user_agent: Option<String>,
+        pub ip_address: Option<String>,
+    }
+
+    pub struct AuditEventView {
+        pub id: String,
+        /// Account id of whoever acted; absent for anonymous requests.
+        pub actor: Option<String>,
+        pub action: String,
+        pub target: Option<String>,
+        /// `success` or `failure`.
+        pub outcome: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub detail: Value,
+        #[serde(with = "time::serde::rfc3339")]
+        pub at: OffsetDateTime,
+    }
+
+    /// The answer of `latchkey keys rotate`.
+    pub struct SigningKeyView {
+        pub kid: String,
+        pub algorithm: String,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+    }
+
+    /// One policy rule a refused password broke.
+    pub struct Violation {
+        pub rule: String,
+        pub message: String,
+    }
+
+    /// RFC 9457 problem details, the body of every error.
+    pub struct Problem {
+        #[serde(rename = "type")]
+        pub problem_type: String,
+        pub title: String,
+        pub status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub detail: Option<String>,
+        /// Stable machine-readable code, e.g. `invalid_credentials`.
+        pub code: String,
+        /// Every rule a password broke, for `weak_password`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub violations: Vec<Violation>,
+        /// Quote this when reporting a server error; the log has the details.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub correlation_id: Option<String>,
+    }
+}
+
+/// One keyset page of a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to fetch the next page; absent on the last page.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// Query of `GET /api/v1/tenants/{tenant}/users`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ListUsersQuery {
+    /// Page size, 1-500 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next` value of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Case-insensitive email prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// RFC 3339 instant: only accounts without a sign-in since then (accounts that never
+    /// signed in count when created before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_since: Option<String>,
+}
+
+/// Query of the other paged lists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// Serde helper telling "absent" (`None`) from "null" (`Some(None)`).
+pub mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
+/// Stable problem codes the server answers with.
+pub mod codes {
+    pub const MALFORMED_REQUEST: &str = "malformed_request";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    pub const WEAK_PASSWORD: &str = "weak_password";
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    pub const INVALID_TOKEN: &str = "invalid_token";
+    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const CONFLICT: &str = "conflict";
+    pub const INTERNAL: &str = "internal_error";
+    pub const UNAVAILABLE: &str = "service_unavailable";
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn patch_distinguishes_absent_from_null() {
+        let absent: UpdateUserRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.username, None);
+        let null: UpdateUserRequest = serde_json::from_str(r#"{"username":null}"#).unwrap();
+        assert_eq!(null.username, Some(None));
+        let set: UpdateUserRequest = serde_json::from_str(r#"{"username":"ada"}"#).unwrap();
+        assert_eq!(set.username, Some(Some("ada".into())));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_in_requests() {
+        assert!(
+            serde_json::from_str::<SignInRequest>(r#"{"login":"a","password":"b","x":1}"#).is_err()
+        );
+    }
+}

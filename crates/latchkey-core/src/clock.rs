@@ -16,6 +16,34 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still until moved; for tests of expiry rules.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<OffsetDateTime>,
+}
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self {
+            now: std::sync::Mutex::new(truncate_to_millis(start)),
+        }
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        if let Ok(mut now) = self.now.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        self.now
+            .lock()
+            .map_or(OffsetDateTime::UNIX_EPOCH, |now| *now)
+    }
+}
+
 /// Drops sub-millisecond precision so values survive a round trip through the store.
 pub fn truncate_to_millis(t: OffsetDateTime) -> OffsetDateTime {
     let millis = unix_millis(t);

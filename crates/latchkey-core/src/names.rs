@@ -195,7 +195,15 @@ mod tests {
     #[test]
     fn tenant_domains_are_lowercase_slugs() {
         assert!(TenantDomain::parse("acme-1").is_ok());
-        for bad in ["", "Acme", "-acme", "acme-", "ac me", "ac/me", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac me",
+            "ac/me",
+            &"a".repeat(64),
+        ] {
             assert!(TenantDomain::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -36,7 +36,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from `limit + 1` fetched rows, using `key` for the cursor.
-    pub fn from_overfetch(mut rows: Vec<T>, request: &PageRequest, key: impl Fn(&T) -> String) -> Self {
+    pub fn from_overfetch(
+        mut rows: Vec<T>,
+        request: &PageRequest,
+        key: impl Fn(&T) -> String,
+    ) -> Self {
         let limit = request.limit as usize;
         let next = if rows.len() > limit {
             rows.truncate(limit);

@@ -145,10 +145,15 @@ mod tests {
     #[test]
     fn every_violation_is_reported() {
         let policy = PasswordPolicy::default();
-        let violations = policy.check("password", &["password@example.com"]).unwrap_err();
+        let violations = policy
+            .check("password", &["password@example.com"])
+            .unwrap_err();
         assert_eq!(
             violations,
-            vec![PolicyViolation::TooShort { min: 12 }, PolicyViolation::Common]
+            vec![
+                PolicyViolation::TooShort { min: 12 },
+                PolicyViolation::Common
+            ]
         );
         let long_common = policy.check("1234567890123", &[]);
         assert!(long_common.is_ok() || long_common == Err(vec![PolicyViolation::Common]));
@@ -157,7 +162,10 @@ mod tests {
     #[test]
     fn blocklist_is_case_insensitive() {
         let policy = PasswordPolicy::new(1, 64).unwrap();
-        assert_eq!(policy.check("PaSsWoRd", &[]), Err(vec![PolicyViolation::Common]));
+        assert_eq!(
+            policy.check("PaSsWoRd", &[]),
+            Err(vec![PolicyViolation::Common])
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ impl RoleName {
     pub fn parse(raw: &str) -> Result<Self, InvalidRoleName> {
         let valid = (1..=64).contains(&raw.len())
             && raw.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b':' | b'-')
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'.' | b'_' | b':' | b'-')
             });
         if valid {
             Ok(Self(raw.to_owned()))
@@ -134,7 +136,10 @@ pub fn builtin_roles() -> Vec<Role> {
             ],
         ),
         role(RoleName::USER, &[PROFILE_READ, PROFILE_WRITE, TENANT_READ]),
-        role(RoleName::READER, &[PROFILE_READ, PROFILE_WRITE, TENANT_READ]),
+        role(
+            RoleName::READER,
+            &[PROFILE_READ, PROFILE_WRITE, TENANT_READ],
+        ),
         // Demo accounts are typically shared, so they may not change the password.
         role(RoleName::DEMO, &[PROFILE_READ, TENANT_READ]),
     ]

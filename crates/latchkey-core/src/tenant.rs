@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::id::TenantId;
 use crate::names::TenantDomain;
+use crate::password_policy::PasswordPolicy;
 
 /// Free-form descriptive data that the compatibility dialects expose (Maestro's tier and
 /// modules, dashboard links, arbitrary settings). Latchkey itself interprets none of it.
@@ -28,6 +29,7 @@ pub struct Tenant {
     pub domain: TenantDomain,
     pub title: String,
     pub metadata: TenantMetadata,
+    pub password_policy: PasswordPolicy,
     pub created_at: OffsetDateTime,
 }
 
@@ -36,6 +38,7 @@ pub struct NewTenant {
     pub domain: TenantDomain,
     pub title: String,
     pub metadata: TenantMetadata,
+    pub password_policy: PasswordPolicy,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -43,6 +46,7 @@ pub struct NewTenant {
 pub struct TenantPatch {
     pub title: Option<String>,
     pub metadata: Option<TenantMetadata>,
+    pub password_policy: Option<PasswordPolicy>,
 }
 
 /// Titles are shown to people; keep them short and printable.

@@ -93,7 +93,12 @@ pub struct TokenSubject<'a> {
 }
 
 impl TokenSubject<'_> {
-    pub fn access_claims(&self, now: OffsetDateTime, lifetime: Duration, jti: String) -> AccessClaims {
+    pub fn access_claims(
+        &self,
+        now: OffsetDateTime,
+        lifetime: Duration,
+        jti: String,
+    ) -> AccessClaims {
         AccessClaims {
             iss: self.issuer.to_owned(),
             sub: self.account.id.to_string(),
@@ -111,7 +116,11 @@ impl TokenSubject<'_> {
             },
             permissions: self.role.permissions.clone(),
             email: Some(self.account.email.as_str().to_owned()),
-            preferred_username: self.account.username.as_ref().map(|u| u.as_str().to_owned()),
+            preferred_username: self
+                .account
+                .username
+                .as_ref()
+                .map(|u| u.as_str().to_owned()),
             platform_admin: self.account.platform_admin,
         }
     }
@@ -126,7 +135,11 @@ impl TokenSubject<'_> {
             auth_time: self.session_started_at.unix_timestamp(),
             sid: self.session_id.to_string(),
             email: self.account.email.as_str().to_owned(),
-            preferred_username: self.account.username.as_ref().map(|u| u.as_str().to_owned()),
+            preferred_username: self
+                .account
+                .username
+                .as_ref()
+                .map(|u| u.as_str().to_owned()),
             name: self.account.display_name.clone(),
         }
     }

@@ -1,1 +1,233 @@
+//! Latchkey's persistence. One [`Store`] trait, implemented for SQLite (the embedded
+//! default) and PostgreSQL (several nodes on one database).
+//!
+//! Every method is a unit of work: it runs in exactly one transaction, and a mutation
+//! writes its audit event inside that same transaction, so a change and its record of who
+//! made it are never separated. Services compose these units; they never see a
+//! transaction handle, which keeps the trait object-safe and the backends interchangeable.
 
+mod error;
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use error::{ConflictOn, StoreError, StoreResult};
+pub use model::{
+    AccountCredentials, MemberFilter, MemberRecord, RotationOutcome, SigningKeyStatus,
+    StoredSigningKey,
+};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use latchkey_core::{
+    Account, AccountId, AccountPatch, AuditEvent, LockoutPolicy, LoginThrottle, Membership,
+    NewAccount, NewTenant, Page, PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId,
+    TenantPatch,
+};
+use time::OffsetDateTime;
+
+/// Connects to the store named by `url`: `sqlite://PATH` or `postgres://…`, and migrates it.
+pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(std::sync::Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else {
+        Err(StoreError::Config(
+            "database URL must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The backend's name, for logs and metrics.
+    fn backend(&self) -> &'static str;
+
+    // ---- tenants -------------------------------------------------------------------
+
+    /// Creates a tenant with the built-in roles.
+    async fn create_tenant(
+        &self,
+        id: &TenantId,
+        tenant: &NewTenant,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Tenant>;
+    async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant_by_id(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    /// Tenants ordered by domain.
+    async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>>;
+    async fn update_tenant(
+        &self,
+        id: &TenantId,
+        patch: &TenantPatch,
+        audit: &AuditEvent,
+    ) -> StoreResult<Tenant>;
+    /// Deletes a tenant with its roles, memberships, sessions and keys. Accounts are
+    /// global and stay.
+    async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()>;
+
+    // ---- roles ---------------------------------------------------------------------
+
+    async fn role(&self, tenant: &TenantId, name: &RoleName) -> StoreResult<Option<Role>>;
+    async fn list_roles(&self, tenant: &TenantId) -> StoreResult<Vec<Role>>;
+
+    // ---- accounts ------------------------------------------------------------------
+
+    /// True when no account exists yet (the instance needs bootstrapping).
+    async fn has_no_accounts(&self) -> StoreResult<bool>;
+    /// Creates an account, and its membership when `membership` is given.
+    async fn create_account(
+        &self,
+        id: &AccountId,
+        account: &NewAccount,
+        membership: Option<(&TenantId, &RoleName)>,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Account>;
+    async fn account_by_id(&self, id: &AccountId) -> StoreResult<Option<Account>>;
+    /// Finds an account by normalised email or username, with its password hash.
+    async fn account_by_login(&self, login_key: &str) -> StoreResult<Option<AccountCredentials>>;
+    async fn password_hash(&self, id: &AccountId) -> StoreResult<Option<String>>;
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        patch: &AccountPatch,
+        audit: &AuditEvent,
+    ) -> StoreResult<Account>;
+    async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()>;
+    /// Sets the password hash and revokes every session of the account except `keep`.
+    async fn set_password_hash(
+        &self,
+        id: &AccountId,
+        hash: &str,
+        keep: Option<&SessionId>,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+
+    // ---- memberships ---------------------------------------------------------------
+
+    async fn membership(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> StoreResult<Option<Membership>>;
+    /// Adds the account to the tenant or changes its role there.
+    async fn put_membership(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        role: &RoleName,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Membership>;
+    /// Removes the membership and revokes the account's sessions in that tenant.
+    async fn remove_membership(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Every membership of an account, in any tenant, ordered by tenant id.
+    async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>>;
+    /// Members of a tenant ordered by normalised email.
+    async fn list_members(
+        &self,
+        tenant: &TenantId,
+        filter: &MemberFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<MemberRecord>>;
+
+    // ---- sign-in throttling ----------------------------------------------------------
+
+    async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle>;
+    /// Counts one failed attempt (read, apply `policy`, write: atomically).
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        policy: &LockoutPolicy,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<LoginThrottle>;
+
+    // ---- sessions and refresh tokens -------------------------------------------------
+
+    /// Records a successful sign-in: clears the throttle for `throttle_key`, sets the
+    /// last-login time, replaces the password hash when `rehash` is given, and opens the
+    /// session with its first refresh token.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_session(
+        &self,
+        session: &Session,
+        refresh_hash: &str,
+        refresh_expires_at: OffsetDateTime,
+        throttle_key: &str,
+        rehash: Option<&str>,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// Number of sessions, in all tenants, neither revoked nor expired at `now` (a
+    /// metrics gauge).
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> StoreResult<i64>;
+    /// Active sessions of an account in a tenant, newest first.
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Session>>;
+    /// Revokes a session and its refresh tokens; false when it was not active.
+    async fn revoke_session(
+        &self,
+        id: &SessionId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Exchanges the refresh token hashed as `presented` for `replacement`. Presenting a
+    /// token rotated more than `grace` ago revokes its session (reuse detection).
+    #[allow(clippy::too_many_arguments)]
+    async fn rotate_refresh_token(
+        &self,
+        presented: &str,
+        replacement: &str,
+        replacement_expires_at: OffsetDateTime,
+        grace: time::Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<RotationOutcome>;
+
+    // ---- signing keys ----------------------------------------------------------------
+
+    /// The tenant's active and previous keys, newest first.
+    async fn signing_keys(&self, tenant: &TenantId) -> StoreResult<Vec<StoredSigningKey>>;
+    /// Installs `key` as the tenant's active key. With `rotate`, the current active key
+    /// becomes previous and any older previous key is retired; without it, the insert
+    /// fails with a conflict when the tenant already has an active key (two nodes racing
+    /// to create the first key).
+    async fn install_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        rotate: bool,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
+
+    // ---- audit -----------------------------------------------------------------------
+
+    /// Records an event that accompanies no other write (a refused request).
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// A tenant's events, newest first.
+    async fn list_audit(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>>;
+}

@@ -1,0 +1,394 @@
+//! End to end: the built `latchkey` binary runs a real server (`latchkey serve`) and
+//! administers it through the other commands.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+const ADMIN_EMAIL: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "Quartz-Lantern-7731-Fjord";
+const USER_EMAIL: &str = "ada.lovelace@example.com";
+const USER_PASSWORD: &str = "Violet-Harbor-5528-Mosaic";
+
+/// The server child process; killed when the test ends, however it ends.
+struct Server {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("LATCHKEY_CONFIG")
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("LATCHKEY_LISTEN")
+        .env_remove("LATCHKEY_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Keeps draining stderr after the address line so that logging never blocks.
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !sent {
+                if let Some(url) = line.strip_prefix("latchkey listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                    sent = true;
+                }
+            }
+        }
+    });
+    let mut server = Server {
+        child,
+        url: String::new(),
+        _data: data,
+    };
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(url) => server.url = url,
+        Err(_) => panic!("the server did not report its address"),
+    }
+    server
+}
+
+/// Runs `latchkey ARGS` with a config directory and optional stdin.
+fn latchkey(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("LATCHKEY_CONFIG_DIR", config)
+        .env_remove("LATCHKEY_SERVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn ok(config: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = latchkey(config, args, stdin);
+    assert!(
+        out.status.success(),
+        "latchkey {args:?} failed: {}{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    text(&out.stdout)
+}
+
+fn ok_json(config: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let stdout = ok(config, &all, stdin);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
+}
+
+/// Runs a command that must fail with exactly one `error:` line on stderr.
+fn fails(config: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out = latchkey(config, args, stdin);
+    assert!(!out.status.success(), "latchkey {args:?} succeeded");
+    assert_eq!(out.status.code(), Some(1), "latchkey {args:?}");
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+fn emails(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn login(config: &Path, server: &Server, user: &str, password: &str) -> String {
+    ok(
+        config,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--tenant",
+            "default",
+            "--user",
+            user,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    )
+}
+
+#[test]
+fn administers_a_real_server() {
+    let server = start_server();
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = admin_dir.path();
+    let session_file = admin.join("session.json");
+
+    // Not logged in yet.
+    let err = fails(admin, &["users", "list"], None);
+    assert!(err.contains("latchkey login"), "{err}");
+
+    // Log in as the bootstrap administrator; the session file is private.
+    let said = login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    assert!(said.contains(ADMIN_EMAIL), "{said}");
+    let mode = std::fs::metadata(&session_file)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(&session_file).unwrap()).unwrap();
+    assert_eq!(stored["tenant"], "default");
+    assert!(
+        stored["refresh_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+
+    let me = ok_json(admin, &["whoami"], None);
+    assert_eq!(me["account"]["email"], ADMIN_EMAIL);
+
+    // Create a user with a password from stdin; it is never echoed.
+    let created = ok_json(
+        admin,
+        &[
+            "users",
+            "create",
+            "--email",
+            USER_EMAIL,
+            "--username",
+            "ada",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["email"], USER_EMAIL);
+    assert!(!created.to_string().contains(USER_PASSWORD));
+
+    // It is listed, filterable, and can be fetched.
+    let listed = ok_json(admin, &["users", "list"], None);
+    assert!(emails(&listed).contains(&USER_EMAIL.to_owned()), "{listed}");
+    let filtered = ok_json(
+        admin,
+        &["users", "list", "--email", "ada.", "--all", "--limit", "1"],
+        None,
+    );
+    assert_eq!(emails(&filtered), vec![USER_EMAIL.to_owned()]);
+    let got = ok_json(admin, &["users", "get", &id], None);
+    assert_eq!(got["id"], id.as_str());
+    assert_eq!(got["username"], "ada");
+    let table = ok(admin, &["users", "list"], None);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains(USER_EMAIL), "{table}");
+    let human = ok(admin, &["users", "get", &id], None);
+    assert!(human.contains(USER_EMAIL), "{human}");
+    // Nobody signed in since the year 3000 began... so everybody is inactive since then;
+    // and nobody was inactive since before the year 2000.
+    let inactive = ok_json(
+        admin,
+        &["users", "list", "--inactive-since", "3000-01-01"],
+        None,
+    );
+    assert!(
+        emails(&inactive).contains(&USER_EMAIL.to_owned()),
+        "{inactive}"
+    );
+    let none = ok_json(
+        admin,
+        &["users", "list", "--inactive-since", "1999-01-01T00:00:00Z"],
+        None,
+    );
+    assert_eq!(emails(&none), Vec::<String>::new());
+
+    // The new user signs in with its own config directory.
+    let user_dir = tempfile::tempdir().unwrap();
+    login(user_dir.path(), &server, USER_EMAIL, USER_PASSWORD);
+    let user_me = ok_json(user_dir.path(), &["whoami"], None);
+    assert_eq!(user_me["account"]["id"], id.as_str());
+
+    // Its sessions are visible to the administrator.
+    let sessions = ok_json(admin, &["sessions", "list", &id], None);
+    assert!(!sessions.as_array().unwrap().is_empty(), "{sessions}");
+
+    // Deleted, it is gone from the list.
+    ok(admin, &["users", "delete", &id], None);
+    let listed = ok_json(admin, &["users", "list", "--all"], None);
+    assert!(
+        !emails(&listed).contains(&USER_EMAIL.to_owned()),
+        "{listed}"
+    );
+    let err = fails(admin, &["users", "get", &id], None);
+    assert!(err.contains("not_found"), "{err}");
+
+    // A wrong password: exit 1, one line, no password echoed.
+    let wrong_dir = tempfile::tempdir().unwrap();
+    let out = latchkey(
+        wrong_dir.path(),
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--user",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        Some("Not-The-Password-123\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: invalid_credentials"), "{stderr}");
+    assert!(!stderr.contains("Not-The-Password-123"));
+    assert!(!wrong_dir.path().join("session.json").exists());
+
+    // Tenants.
+    let tenant = ok_json(
+        admin,
+        &["tenants", "create", "acme", "--title", "Acme Corp"],
+        None,
+    );
+    assert_eq!(tenant["domain"], "acme");
+    let tenants = ok_json(admin, &["tenants", "list", "--all"], None);
+    let domains: Vec<&str> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["domain"].as_str().unwrap())
+        .collect();
+    assert!(
+        domains.contains(&"acme") && domains.contains(&"default"),
+        "{tenants}"
+    );
+    let got = ok_json(admin, &["tenants", "get", "acme"], None);
+    assert_eq!(got["title"], "Acme Corp");
+    let acme_users = ok_json(admin, &["users", "list", "--tenant", "acme"], None);
+    assert!(acme_users.is_array());
+    ok(admin, &["tenants", "delete", "acme"], None);
+    fails(admin, &["tenants", "get", "acme"], None);
+
+    // Audit log and key rotation.
+    let events = ok_json(admin, &["audit"], None);
+    assert!(!events.as_array().unwrap().is_empty(), "{events}");
+    assert!(events[0]["action"].is_string());
+    let audit_table = ok(admin, &["audit", "--limit", "2"], None);
+    assert!(audit_table.starts_with("AT"), "{audit_table}");
+    let key = ok_json(admin, &["keys", "rotate"], None);
+    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()), "{key}");
+    // Tokens issued before the rotation still work.
+    ok_json(admin, &["whoami"], None);
+
+    // Nothing ever printed a token or the password.
+    let stored_text = std::fs::read_to_string(&session_file).unwrap();
+    let stored: Value = serde_json::from_str(&stored_text).unwrap();
+    let refresh = stored["refresh_token"].as_str().unwrap().to_owned();
+    let everything = ok(admin, &["users", "list"], None) + &ok(admin, &["whoami"], None);
+    assert!(!everything.contains(&refresh));
+    assert!(!everything.contains(ADMIN_PASSWORD));
+
+    // Logout removes the file; a second logout is harmless.
+    ok(admin, &["logout"], None);
+    assert!(!session_file.exists());
+    let again = ok(admin, &["logout"], None);
+    assert!(again.contains("Not logged in"), "{again}");
+    fails(admin, &["whoami"], None);
+}
+
+#[test]
+fn refreshed_tokens_are_written_back() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let path = config.join("session.json");
+    // Make the access token look expired: the next command must refresh first and store
+    // the rotated refresh token.
+    let mut stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let old_refresh = stored["refresh_token"].as_str().unwrap().to_owned();
+    stored["access_expires_at"] = Value::from(0);
+    std::fs::write(&path, serde_json::to_vec(&stored).unwrap()).unwrap();
+    ok_json(config, &["whoami"], None);
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_ne!(after["refresh_token"].as_str().unwrap(), old_refresh);
+    assert!(after["access_expires_at"].as_i64().unwrap() > 0);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // And the stored one keeps working.
+    ok_json(config, &["whoami"], None);
+}
+
+#[test]
+fn usage_and_input_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A password must come on stdin.
+    let err = fails(
+        dir.path(),
+        &[
+            "login",
+            "--server",
+            "http://127.0.0.1:9",
+            "--user",
+            "a@example.com",
+        ],
+        None,
+    );
+    assert!(err.contains("--password-stdin"), "{err}");
+    // An unreachable server.
+    let err = fails(
+        dir.path(),
+        &[
+            "login",
+            "--server",
+            "http://127.0.0.1:9",
+            "--user",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("whatever-password\n"),
+    );
+    assert!(err.contains("transport error"), "{err}");
+    // Usage errors: one line too (exit code 2, as usual for usage errors).
+    let out = latchkey(dir.path(), &["users", "create"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("--email"),
+        "{stderr}"
+    );
+}

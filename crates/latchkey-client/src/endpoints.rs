@@ -1,0 +1,298 @@
+//! One typed method per endpoint of the native API.
+
+use latchkey_api::{
+    AccountView, AuditEventView, ChangePasswordRequest, CreateTenantRequest, CreateUserRequest,
+    ListUsersQuery, MeView, Page, PageQuery, SessionView, SetPasswordRequest, SigningKeyView,
+    TenantView, UpdateTenantRequest, UpdateUserRequest,
+};
+use reqwest::{Method, StatusCode, Url};
+
+use crate::client::{Client, decode};
+use crate::error::{Error, api_error};
+
+impl Client {
+    /// `GET /api/v1/me`: the signed-in account, its membership and permissions.
+    pub async fn me(&self) -> Result<MeView, Error> {
+        let url = self.endpoint(&["me"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "MeView").await
+    }
+
+    /// `PUT /api/v1/me/password`.
+    pub async fn change_password(
+        &self,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<(), Error> {
+        let url = self.endpoint(&["me", "password"])?;
+        let body = ChangePasswordRequest {
+            current_password: current_password.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.send_bearer(Method::PUT, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/tenants`: one page of tenants.
+    pub async fn list_tenants(&self, query: &PageQuery) -> Result<Page<TenantView>, Error> {
+        let mut url = self.endpoint(&["tenants"])?;
+        page_query(&mut url, query);
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Page<TenantView>").await
+    }
+
+    /// `POST /api/v1/tenants`.
+    pub async fn create_tenant(&self, request: &CreateTenantRequest) -> Result<TenantView, Error> {
+        let url = self.endpoint(&["tenants"])?;
+        let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
+        decode(resp, "TenantView").await
+    }
+
+    /// `GET /api/v1/tenants/{tenant}`.
+    pub async fn get_tenant(&self, tenant: &str) -> Result<TenantView, Error> {
+        let url = self.endpoint(&["tenants", tenant])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "TenantView").await
+    }
+
+    /// `PATCH /api/v1/tenants/{tenant}`.
+    pub async fn update_tenant(
+        &self,
+        tenant: &str,
+        request: &UpdateTenantRequest,
+    ) -> Result<TenantView, Error> {
+        let url = self.endpoint(&["tenants", tenant])?;
+        let resp = self.send_bearer(Method::PATCH, url, Some(request)).await?;
+        decode(resp, "TenantView").await
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}`.
+    pub async fn delete_tenant(&self, tenant: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/users`: one page of the tenant's accounts.
+    pub async fn list_users(
+        &self,
+        tenant: &str,
+        query: &ListUsersQuery,
+    ) -> Result<Page<AccountView>, Error> {
+        let mut url = self.endpoint(&["tenants", tenant, "users"])?;
+        users_query(&mut url, query);
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Page<AccountView>").await
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/users`.
+    pub async fn create_user(
+        &self,
+        tenant: &str,
+        request: &CreateUserRequest,
+    ) -> Result<AccountView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "users"])?;
+        let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
+        decode(resp, "AccountView").await
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/users/{id}`.
+    pub async fn get_user(&self, tenant: &str, id: &str) -> Result<AccountView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "AccountView").await
+    }
+
+    /// `PATCH /api/v1/tenants/{tenant}/users/{id}`.
+    pub async fn update_user(
+        &self,
+        tenant: &str,
+        id: &str,
+        request: &UpdateUserRequest,
+    ) -> Result<AccountView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id])?;
+        let resp = self.send_bearer(Method::PATCH, url, Some(request)).await?;
+        decode(resp, "AccountView").await
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}/users/{id}`.
+    pub async fn delete_user(&self, tenant: &str, id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
+        Ok(())
+    }
+
+    /// `PUT /api/v1/tenants/{tenant}/users/{id}/password`.
+    pub async fn set_user_password(
+        &self,
+        tenant: &str,
+        id: &str,
+        password: &str,
+    ) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id, "password"])?;
+        let body = SetPasswordRequest {
+            password: password.to_owned(),
+        };
+        self.send_bearer(Method::PUT, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/users/{id}/sessions`.
+    pub async fn list_sessions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+    ) -> Result<Vec<SessionView>, Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", user_id, "sessions"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Vec<SessionView>").await
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}/users/{id}/sessions/{sid}`.
+    pub async fn revoke_session(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", user_id, "sessions", session_id])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/audit`: one page of the audit log.
+    pub async fn list_audit(
+        &self,
+        tenant: &str,
+        query: &PageQuery,
+    ) -> Result<Page<AuditEventView>, Error> {
+        let mut url = self.endpoint(&["tenants", tenant, "audit"])?;
+        page_query(&mut url, query);
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Page<AuditEventView>").await
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/keys/rotate`: a new signing key.
+    pub async fn rotate_keys(&self, tenant: &str) -> Result<SigningKeyView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "keys", "rotate"])?;
+        let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
+        decode(resp, "SigningKeyView").await
+    }
+
+    /// `GET /healthz`: `Ok` when the process is up.
+    pub async fn health(&self) -> Result<(), Error> {
+        let url = self.probe_url("healthz")?;
+        self.send::<()>(Method::GET, url, None, None).await?;
+        Ok(())
+    }
+
+    /// `GET /readyz`: whether the server can serve requests (`false` on 503).
+    pub async fn ready(&self) -> Result<bool, Error> {
+        let url = self.probe_url("readyz")?;
+        let resp = self.http.get(url).send().await?;
+        let status = resp.status();
+        if status.is_success() {
+            Ok(true)
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            Ok(false)
+        } else {
+            let body = resp.bytes().await?;
+            Err(api_error(status.as_u16(), &body))
+        }
+    }
+
+    /// `{base}/{name}`: the probes live at the server root, outside `/api/v1`.
+    fn probe_url(&self, name: &str) -> Result<Url, Error> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::InvalidInput("server URL cannot be a base".to_owned()))?
+            .pop_if_empty()
+            .push(name);
+        Ok(url)
+    }
+}
+
+fn page_query(url: &mut Url, query: &PageQuery) {
+    append_pairs(
+        url,
+        &[
+            ("limit", query.limit.map(|l| l.to_string())),
+            ("after", query.after.clone()),
+        ],
+    );
+}
+
+fn users_query(url: &mut Url, query: &ListUsersQuery) {
+    append_pairs(
+        url,
+        &[
+            ("limit", query.limit.map(|l| l.to_string())),
+            ("after", query.after.clone()),
+            ("email", query.email.clone()),
+            ("role", query.role.clone()),
+            ("inactive_since", query.inactive_since.clone()),
+        ],
+    );
+}
+
+/// Appends the present pairs; leaves the URL without a `?` when none is.
+fn append_pairs(url: &mut Url, pairs: &[(&str, Option<String>)]) {
+    if pairs.iter().all(|(_, v)| v.is_none()) {
+        return;
+    }
+    let mut serializer = url.query_pairs_mut();
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            serializer.append_pair(key, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("http://h/api/v1/tenants/default/users").unwrap()
+    }
+
+    #[test]
+    fn empty_queries_add_nothing() {
+        let mut u = url();
+        users_query(&mut u, &ListUsersQuery::default());
+        assert_eq!(u.as_str(), "http://h/api/v1/tenants/default/users");
+        page_query(&mut u, &PageQuery::default());
+        assert_eq!(u.query(), None);
+    }
+
+    #[test]
+    fn encodes_user_filters() {
+        let mut u = url();
+        users_query(
+            &mut u,
+            &ListUsersQuery {
+                limit: Some(10),
+                after: Some("abc=".into()),
+                email: Some("a+b@x".into()),
+                role: Some("admin".into()),
+                inactive_since: Some("2024-01-02T00:00:00+01:00".into()),
+            },
+        );
+        assert_eq!(
+            u.query(),
+            Some(
+                "limit=10&after=abc%3D&email=a%2Bb%40x&role=admin&inactive_since=2024-01-02T00%3A00%3A00%2B01%3A00"
+            )
+        );
+    }
+
+    #[test]
+    fn probes_live_at_the_root() {
+        let client = Client::new("http://h:1/prefix/").unwrap();
+        assert_eq!(
+            client.probe_url("readyz").unwrap().as_str(),
+            "http://h:1/prefix/readyz"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The one mapping from service errors to HTTP for the native API: RFC 9457 problem
+//! details with a stable `code`. Server errors get an opaque body with a correlation id;
+//! the detail goes to the log only.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_api::{Problem, Violation, codes};
+
+use crate::services::ServiceError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    violations: Vec<Violation>,
+    retry_after: Option<i64>,
+    www_authenticate: bool,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            violations: Vec::new(),
+            retry_after: None,
+            www_authenticate: false,
+        }
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, codes::MALFORMED_REQUEST, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN, detail);
+        error.www_authenticate = true;
+        error
+    }
+
+    fn internal(detail: &str) -> Self {
+        let correlation_id = latchkey_core::id::random_id();
+        tracing::error!(%correlation_id, detail, "internal error");
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "the server failed to handle the request",
+        );
+        error.detail =
+            format!("the server failed to handle the request (correlation id {correlation_id})");
+        error
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        let message = error.to_string();
+        match error {
+            ServiceError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_CREDENTIALS,
+                message,
+            ),
+            ServiceError::TooManyAttempts {
+                retry_after_seconds,
+            } => {
+                let mut e = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    codes::TOO_MANY_ATTEMPTS,
+                    message,
+                );
+                e.retry_after = Some(retry_after_seconds);
+                e
+            }
+            ServiceError::InvalidToken => Self::unauthenticated(message),
+            ServiceError::InvalidRefreshToken(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_REFRESH_TOKEN,
+                message,
+            ),
+            ServiceError::Forbidden(_) => {
+                Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
+            ServiceError::NotFound(_) => Self::not_found(message),
+            ServiceError::Conflict(_) => Self::new(StatusCode::CONFLICT, codes::CONFLICT, message),
+            ServiceError::Validation(_) => {
+                Self::new(StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED, message)
+            }
+            ServiceError::WeakPassword(violations) => {
+                let detail = violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut e = Self::new(StatusCode::BAD_REQUEST, codes::WEAK_PASSWORD, detail);
+                e.violations = violations
+                    .iter()
+                    .map(|v| Violation {
+                        rule: v.code().to_owned(),
+                        message: v.to_string(),
+                    })
+                    .collect();
+                e
+            }
+            ServiceError::Internal(detail) => Self::internal(&detail),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            problem_type: format!(
+                "https://latchkey.dev/problems/{}",
+                self.code.replace('_', "-")
+            ),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: Some(self.detail),
+            code: self.code.to_owned(),
+            violations: self.violations,
+            correlation_id: None,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(value) = self
+            .retry_after
+            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        if self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,124 @@
+//! The native REST API under `/api/v1`, plus operations endpoints.
+
+pub mod error;
+pub mod extract;
+mod me;
+mod openapi;
+mod ops;
+pub mod session;
+mod tenants;
+mod users;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use latchkey_api::codes;
+
+pub use openapi::ApiDoc;
+
+use crate::services::Services;
+use error::ApiError;
+
+pub type AppState = Arc<Services>;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/tenants/{tenant}/sign-in", post(session::sign_in))
+        .route("/tenants/{tenant}/token/refresh", post(session::refresh))
+        .route("/tenants/{tenant}/sign-out", post(session::sign_out))
+        .route("/me", get(me::me))
+        .route("/me/password", put(me::change_password))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route(
+            "/tenants/{tenant}",
+            get(tenants::get)
+                .patch(tenants::update)
+                .delete(tenants::delete),
+        )
+        .route("/tenants/{tenant}/keys/rotate", post(tenants::rotate_keys))
+        .route("/tenants/{tenant}/audit", get(tenants::audit))
+        .route(
+            "/tenants/{tenant}/users",
+            get(users::list).post(users::create),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/password",
+            put(users::set_password),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/sessions",
+            get(users::sessions),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/sessions/{sid}",
+            axum::routing::delete(users::revoke_session),
+        );
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        "this endpoint does not accept that method",
+    )
+}
+
+/// A panic in a handler is a bug; the client gets an opaque 500, the log the message.
+fn on_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    ApiError::from(crate::services::ServiceError::Internal(format!(
+        "panic: {message}"
+    )))
+    .into_response()
+}
+
+/// Records per-route request counts and latency.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.observe_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}

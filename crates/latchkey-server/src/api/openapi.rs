@@ -1,0 +1,45 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{me, ops, session, tenants, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Latchkey native API", description = "Identity and user management. Errors are RFC 9457 problem details with a stable `code`."),
+    paths(
+        session::sign_in, session::refresh, session::sign_out,
+        me::me, me::change_password,
+        tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
+        tenants::rotate_keys, tenants::audit,
+        users::list, users::create, users::get, users::update, users::delete,
+        users::set_password, users::sessions, users::revoke_session,
+        ops::healthz, ops::readyz, ops::metrics,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

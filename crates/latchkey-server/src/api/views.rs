@@ -1,0 +1,89 @@
+//! Domain values rendered as the native API's wire types.
+
+use latchkey_api::{
+    AccountView, AuditEventView, Page, PasswordPolicyView, SessionView, TenantMetadataView,
+    TenantView,
+};
+use latchkey_core::{Account, AuditEvent, PasswordPolicy, Session, Tenant, TenantMetadata};
+
+pub fn account(account: Account, role: Option<String>) -> AccountView {
+    AccountView {
+        id: account.id.into_string(),
+        email: account.email.into(),
+        username: account.username.map(Into::into),
+        display_name: account.display_name,
+        custom_data: account.custom_data,
+        platform_admin: account.platform_admin,
+        disabled: account.disabled,
+        created_at: account.created_at,
+        last_login_at: account.last_login_at,
+        role,
+    }
+}
+
+pub fn tenant(tenant: Tenant) -> TenantView {
+    TenantView {
+        id: tenant.id.into_string(),
+        domain: tenant.domain.into(),
+        title: tenant.title,
+        metadata: TenantMetadataView {
+            tier: tenant.metadata.tier,
+            modules: tenant.metadata.modules,
+            links: tenant.metadata.links,
+            settings: tenant.metadata.settings,
+        },
+        password_policy: PasswordPolicyView {
+            min_length: tenant.password_policy.min_length,
+            max_length: tenant.password_policy.max_length,
+        },
+        created_at: tenant.created_at,
+    }
+}
+
+pub fn metadata_from_wire(view: TenantMetadataView) -> TenantMetadata {
+    TenantMetadata {
+        tier: view.tier,
+        modules: view.modules,
+        links: view.links,
+        settings: view.settings,
+    }
+}
+
+pub fn policy_from_wire(view: PasswordPolicyView) -> PasswordPolicy {
+    PasswordPolicy {
+        min_length: view.min_length,
+        max_length: view.max_length,
+    }
+}
+
+pub fn session(session: Session) -> SessionView {
+    SessionView {
+        id: session.id.into_string(),
+        created_at: session.created_at,
+        last_seen_at: session.last_seen_at,
+        expires_at: session.expires_at,
+        user_agent: session.user_agent,
+        ip_address: session.ip_address,
+    }
+}
+
+pub fn audit_event(event: AuditEvent) -> AuditEventView {
+    AuditEventView {
+        id: event.id.into_string(),
+        actor: event.actor.map(|a| a.into_string()),
+        action: event.action,
+        target: event.target,
+        outcome: event.outcome.as_str().to_owned(),
+        detail: event.detail,
+        at: event.at,
+    }
+}
+
+/// A store page rendered item by item.
+pub fn page<T, U>(page: latchkey_core::Page<T>, render: impl FnMut(T) -> U) -> Page<U> {
+    let page = page.map(render);
+    Page {
+        items: page.items,
+        next: page.next,
+    }
+}

@@ -1,0 +1,313 @@
+//! Typed, layered configuration: defaults ← TOML file ← environment ← command-line flags.
+//! Every invalid value stops start-up with one line naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use latchkey_core::secret::SecretString;
+use serde::Deserialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            other => Err(format!("expected `json` or `pretty`, got `{other}`")),
+        }
+    }
+}
+
+/// argon2id cost parameters; the defaults are OWASP's (19 MiB, 2 passes, 1 lane).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// The settings the server runs with, after every layer has been applied.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://…`; `None` means the SQLite file in the data directory.
+    pub database_url: Option<SecretString>,
+    /// The externally visible base URL, used in token issuers; `None` derives it from
+    /// the address actually bound (which matters when listening on port 0).
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    /// Base64 of 32 bytes sealing signing keys at rest; `None` uses (or creates) the key
+    /// file `encryption.key` in the data directory.
+    pub encryption_key: Option<SecretString>,
+    pub admin_email: String,
+    pub admin_password: Option<SecretString>,
+    pub hashing: HashingConfig,
+}
+
+/// A setting that could not be accepted.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+fn invalid(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        message: message.into(),
+    }
+}
+
+/// What the command line gave; `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub config_file: Option<PathBuf>,
+    pub log_format: Option<String>,
+}
+
+/// The TOML file's shape; every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    log_format: Option<String>,
+    encryption_key: Option<String>,
+    admin_email: Option<String>,
+    hashing: Option<HashingConfig>,
+}
+
+impl Config {
+    /// Builds the configuration from flags, the process environment and the config file.
+    pub fn load(overrides: Overrides) -> Result<Self, ConfigError> {
+        Self::load_with_env(overrides, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Config::load`], reading the environment through `env` (tests pass a map).
+    pub fn load_with_env(
+        overrides: Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| env("LATCHKEY_CONFIG").map(PathBuf::from));
+        let file = match file_path {
+            Some(path) => read_file(&path)?,
+            None => FileConfig::default(),
+        };
+        let pick = |flag: Option<String>, var: &str, from_file: Option<String>| {
+            flag.or_else(|| env(var).filter(|v| !v.is_empty()))
+                .or(from_file)
+        };
+
+        let listen_text = pick(overrides.listen, "LATCHKEY_LISTEN", file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let data_dir = overrides
+            .data_dir
+            .or_else(|| {
+                env("LATCHKEY_DATA_DIR")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./latchkey-data"));
+
+        let database_url = pick(
+            overrides.database_url,
+            "LATCHKEY_DATABASE_URL",
+            file.database_url,
+        );
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must be a postgres:// URL (leave it unset for the embedded SQLite store)",
+            ));
+        }
+
+        let public_url = match pick(overrides.public_url, "LATCHKEY_PUBLIC_URL", file.public_url) {
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(invalid("public_url", "must start with http:// or https://"));
+                }
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+
+        let log_format = match pick(overrides.log_format, "LATCHKEY_LOG_FORMAT", file.log_format) {
+            Some(text) => text.parse().map_err(|m: String| invalid("log_format", m))?,
+            None => LogFormat::default(),
+        };
+
+        let encryption_key = pick(None, "LATCHKEY_ENCRYPTION_KEY", file.encryption_key);
+        let admin_email = pick(None, "LATCHKEY_ADMIN_EMAIL", file.admin_email)
+            .unwrap_or_else(|| "admin@example.com".to_owned());
+        if latchkey_core::Email::parse(&admin_email).is_err() {
+            return Err(invalid("admin_email", "is not an email address"));
+        }
+        let admin_password = env("LATCHKEY_ADMIN_PASSWORD").filter(|v| !v.is_empty());
+
+        let hashing = file.hashing.unwrap_or_default();
+        if hashing.memory_kib < 8 * 1024 || hashing.iterations == 0 || hashing.parallelism == 0 {
+            return Err(invalid(
+                "hashing",
+                "memory_kib must be at least 8192 and iterations and parallelism at least 1",
+            ));
+        }
+
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url: database_url.map(SecretString::new),
+            public_url,
+            log_format,
+            encryption_key: encryption_key.map(SecretString::new),
+            admin_email,
+            admin_password: admin_password.map(SecretString::new),
+            hashing,
+        })
+    }
+
+    /// The public URL, or `http://{bound}` when none is configured.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The store URL: the configured PostgreSQL, or SQLite in the data directory.
+    pub fn store_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("latchkey.db").display()),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid("config", format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        invalid(
+            "config",
+            format!("{}: {}", path.display(), e.message().replace('\n', " ")),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(overrides: Overrides, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::load_with_env(overrides, |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_without_any_setting() {
+        let config = load(Overrides::default(), &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./latchkey-data"));
+        assert_eq!(
+            config.public_url_for(config.listen),
+            "http://127.0.0.1:8080"
+        );
+        assert!(config.store_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn flags_win_over_environment_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1111\"\npublic_url = \"https://file\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:3333".into()),
+            config_file: Some(file),
+            ..Overrides::default()
+        };
+        let config = load(
+            overrides,
+            &[
+                ("LATCHKEY_LISTEN", "127.0.0.1:2222"),
+                ("LATCHKEY_PUBLIC_URL", "https://env/"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3333");
+        assert_eq!(config.public_url.as_deref(), Some("https://env"));
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_settings_name_the_setting() {
+        let error = load(Overrides::default(), &[("LATCHKEY_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(error.setting, "listen");
+        let error = load(
+            Overrides::default(),
+            &[("LATCHKEY_DATABASE_URL", "mysql://x")],
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "database_url");
+        let error = load(Overrides::default(), &[("LATCHKEY_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(error.setting, "log_format");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        let error = load(
+            Overrides {
+                config_file: Some(file),
+                ..Overrides::default()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "config");
+    }
+}

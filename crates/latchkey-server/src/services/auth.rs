@@ -1,0 +1,295 @@
+//! Sign-in, token refresh and sign-out.
+
+use latchkey_core::audit::actions;
+use latchkey_core::secret::{generate_opaque_token, hash_opaque_token};
+use latchkey_core::token::{TokenSubject, issuer_for};
+use latchkey_core::{Account, AuditOutcome, Role, Session, SessionId, Tenant, ThrottleDecision};
+use latchkey_store::RotationOutcome;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{Caller, ServiceError, Services};
+use crate::password::Verification;
+
+/// What a sign-in needs from the request.
+pub struct SignIn<'a> {
+    pub tenant_domain: &'a str,
+    pub login: &'a str,
+    pub password: String,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    /// The OAuth client on whose behalf the tokens are issued (`azp`, ID-token `aud`).
+    pub client_id: &'a str,
+}
+
+/// Tokens of one sign-in or refresh, with who they are for.
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: latchkey_core::secret::SecretString,
+    pub id_token: String,
+    pub expires_in: i64,
+    pub context: TokenContext,
+}
+
+/// The account, tenant and role the tokens speak for.
+pub struct TokenContext {
+    pub account: Account,
+    pub tenant: Tenant,
+    pub role: Role,
+    pub session: Session,
+}
+
+impl Services {
+    pub async fn tenant_by_domain(&self, domain: &str) -> Result<Tenant, ServiceError> {
+        self.store
+            .tenant_by_domain(domain)
+            .await?
+            .ok_or(ServiceError::NotFound("tenant"))
+    }
+
+    /// Checks a password and opens a session. Unknown accounts, wrong passwords,
+    /// non-members and disabled accounts all cost one full hash verification and get
+    /// the same answer.
+    pub async fn sign_in(&self, request: SignIn<'_>) -> Result<IssuedTokens, ServiceError> {
+        let tenant = self.tenant_by_domain(request.tenant_domain).await?;
+        let login_key = request.login.trim().to_lowercase();
+        let found = self.store.account_by_login(&login_key).await?;
+        let throttle_key = match &found {
+            Some(credentials) => format!("account:{}", credentials.account.id),
+            None => format!("login:{login_key}"),
+        };
+        let now = self.clock.now();
+        let throttle = self.store.login_throttle(&throttle_key).await?;
+        if let ThrottleDecision::Wait(wait) = self.lockout.decide(&throttle, now) {
+            self.metrics.sign_in(false);
+            return Err(ServiceError::TooManyAttempts {
+                retry_after_seconds: wait.whole_seconds().max(1),
+            });
+        }
+
+        let (account, stored_hash) = match found {
+            Some(c) => (Some(c.account), c.password_hash),
+            None => (None, None),
+        };
+        let verification = self.hasher.verify(request.password, stored_hash).await?;
+        let membership = match &account {
+            Some(a) => self.store.membership(&tenant.id, &a.id).await?,
+            None => None,
+        };
+        let granted = match (verification, account, membership) {
+            (Verification::Match { rehash }, Some(account), Some(membership))
+                if !account.disabled =>
+            {
+                Ok((rehash, account, membership))
+            }
+            (_, account, _) => Err(account),
+        };
+        let (rehash, account, membership) = match granted {
+            Ok(granted) => granted,
+            Err(account) => {
+                let event = self.audit_event(
+                    Some(&tenant.id),
+                    account.as_ref().map(|a| &a.id),
+                    actions::SIGN_IN,
+                    Some(request.login.chars().take(254).collect()),
+                    AuditOutcome::Failure,
+                    json!({"reason": "invalid_credentials", "ip": request.ip_address}),
+                );
+                self.store
+                    .record_login_failure(&throttle_key, &self.lockout, now, &event)
+                    .await?;
+                self.metrics.sign_in(false);
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+
+        let role = self.role_of(&tenant, &membership.role).await?;
+        let session = Session {
+            id: SessionId::generate(),
+            account_id: account.id.clone(),
+            tenant_id: tenant.id.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.lifetimes.session_max,
+            revoked_at: None,
+            user_agent: request.user_agent.map(|ua| ua.chars().take(512).collect()),
+            ip_address: request.ip_address.clone(),
+        };
+        let refresh = generate_opaque_token();
+        let event = self.audit_event(
+            Some(&tenant.id),
+            Some(&account.id),
+            actions::SIGN_IN,
+            Some(account.id.to_string()),
+            AuditOutcome::Success,
+            json!({"session": session.id, "ip": request.ip_address, "rehashed": rehash.is_some()}),
+        );
+        self.store
+            .open_session(
+                &session,
+                &hash_opaque_token(refresh.expose()),
+                self.refresh_expiry(&session, now),
+                &throttle_key,
+                rehash.as_deref(),
+                &event,
+            )
+            .await?;
+        self.metrics.sign_in(true);
+        let account = Account {
+            last_login_at: Some(now),
+            ..account
+        };
+        self.issue(
+            TokenContext {
+                account,
+                tenant,
+                role,
+                session,
+            },
+            refresh,
+            request.client_id,
+        )
+        .await
+    }
+
+    /// Exchanges a refresh token for new tokens, rotating it.
+    pub async fn refresh(
+        &self,
+        tenant_domain: &str,
+        presented: &str,
+        client_id: &str,
+    ) -> Result<IssuedTokens, ServiceError> {
+        let tenant = self.tenant_by_domain(tenant_domain).await?;
+        let now = self.clock.now();
+        let replacement = generate_opaque_token();
+        let replacement_hash = hash_opaque_token(replacement.expose());
+        // The replacement's expiry is capped by the session's end below, after we know it;
+        // the idle lifetime bounds it here.
+        let outcome = self
+            .store
+            .rotate_refresh_token(
+                &hash_opaque_token(presented),
+                &replacement_hash,
+                now + self.lifetimes.refresh_idle,
+                self.lifetimes.refresh_reuse_grace,
+                now,
+            )
+            .await?;
+        let session = match outcome {
+            RotationOutcome::Rotated(session) => session,
+            RotationOutcome::Unknown => {
+                return Err(ServiceError::InvalidRefreshToken("unknown token"));
+            }
+            RotationOutcome::Expired => {
+                return Err(ServiceError::InvalidRefreshToken("token expired"));
+            }
+            RotationOutcome::SessionInactive => {
+                return Err(ServiceError::InvalidRefreshToken("session not active"));
+            }
+            RotationOutcome::ReuseDetected(_) => {
+                return Err(ServiceError::InvalidRefreshToken(
+                    "token was already used; the session has been revoked",
+                ));
+            }
+        };
+        if session.tenant_id != tenant.id {
+            return Err(ServiceError::InvalidRefreshToken(
+                "token belongs to another tenant",
+            ));
+        }
+        let account = self
+            .store
+            .account_by_id(&session.account_id)
+            .await?
+            .filter(|a| !a.disabled);
+        let membership = self
+            .store
+            .membership(&tenant.id, &session.account_id)
+            .await?;
+        let (Some(account), Some(membership)) = (account, membership) else {
+            let event = self.audit_event(
+                Some(&tenant.id),
+                Some(&session.account_id),
+                actions::SESSION_REVOKE,
+                Some(session.id.to_string()),
+                AuditOutcome::Success,
+                json!({"reason": "account disabled or removed from tenant"}),
+            );
+            self.store.revoke_session(&session.id, now, &event).await?;
+            return Err(ServiceError::InvalidRefreshToken("session not active"));
+        };
+        let role = self.role_of(&tenant, &membership.role).await?;
+        self.issue(
+            TokenContext {
+                account,
+                tenant,
+                role,
+                session,
+            },
+            replacement,
+            client_id,
+        )
+        .await
+    }
+
+    /// Revokes the caller's session and every refresh token in it.
+    pub async fn sign_out(&self, caller: &Caller) -> Result<(), ServiceError> {
+        let event = self.audit_event(
+            Some(&caller.tenant.id),
+            Some(&caller.account.id),
+            actions::SIGN_OUT,
+            Some(caller.session_id.to_string()),
+            AuditOutcome::Success,
+            json!({}),
+        );
+        self.store
+            .revoke_session(&caller.session_id, self.clock.now(), &event)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn role_of(
+        &self,
+        tenant: &Tenant,
+        name: &latchkey_core::RoleName,
+    ) -> Result<Role, ServiceError> {
+        self.store.role(&tenant.id, name).await?.ok_or_else(|| {
+            ServiceError::Internal(format!("role {name} missing in tenant {}", tenant.domain))
+        })
+    }
+
+    fn refresh_expiry(&self, session: &Session, now: OffsetDateTime) -> OffsetDateTime {
+        (now + self.lifetimes.refresh_idle).min(session.expires_at)
+    }
+
+    async fn issue(
+        &self,
+        context: TokenContext,
+        refresh: latchkey_core::secret::SecretString,
+        client_id: &str,
+    ) -> Result<IssuedTokens, ServiceError> {
+        let now = self.clock.now();
+        let issuer = issuer_for(&self.public_url, context.tenant.domain.as_str());
+        let subject = TokenSubject {
+            issuer: &issuer,
+            client_id,
+            tenant: &context.tenant,
+            account: &context.account,
+            role: &context.role,
+            session_id: &context.session.id,
+            session_started_at: context.session.created_at,
+        };
+        let access =
+            subject.access_claims(now, self.lifetimes.access, latchkey_core::id::random_id());
+        let id = subject.id_claims(now, self.lifetimes.access);
+        let access_token = self.keys.sign(&context.tenant.id, &access).await?;
+        let id_token = self.keys.sign(&context.tenant.id, &id).await?;
+        Ok(IssuedTokens {
+            access_token,
+            refresh_token: refresh,
+            id_token,
+            expires_in: self.lifetimes.access.whole_seconds(),
+            context,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! Who is calling: resolved from a Bearer access token on every request, against the
+//! store, so a revoked session, a disabled account or a removed membership takes effect
+//! at once rather than when the token expires.
+
+use latchkey_core::token::AccessClaims;
+use latchkey_core::{Account, Role, SessionId, Tenant, TenantId, id::is_id_shaped};
+
+use super::{ServiceError, Services};
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub account: Account,
+    /// The tenant the token was issued for.
+    pub tenant: Tenant,
+    pub role: Role,
+    pub session_id: SessionId,
+}
+
+impl Caller {
+    /// May the caller do `permission` in `tenant`? Platform administrators may do
+    /// anything anywhere; everyone else only in the tenant of their token.
+    pub fn may(&self, tenant: &TenantId, permission: &str) -> bool {
+        self.account.platform_admin || (self.tenant.id == *tenant && self.role.grants(permission))
+    }
+
+    pub fn require(&self, tenant: &TenantId, permission: &str) -> Result<(), ServiceError> {
+        if self.may(tenant, permission) {
+            Ok(())
+        } else if self.tenant.id == *tenant {
+            Err(ServiceError::Forbidden(
+                "your role in this tenant does not allow this",
+            ))
+        } else {
+            Err(ServiceError::Forbidden(
+                "your token is not valid for this tenant",
+            ))
+        }
+    }
+
+    pub fn require_platform_admin(&self) -> Result<(), ServiceError> {
+        if self.account.platform_admin {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "only platform administrators may manage tenants",
+            ))
+        }
+    }
+}
+
+impl Services {
+    /// Resolves a Bearer token to its caller, or `InvalidToken`.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, ServiceError> {
+        let claims = self.verified_claims(token).await?;
+        let session_id = SessionId::from_string(claims.sid.clone());
+        let session = self
+            .store
+            .session(&session_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let now = self.clock.now();
+        if !session.is_active(now)
+            || session.account_id.as_str() != claims.sub
+            || session.tenant_id.as_str() != claims.tenant_id
+        {
+            return Err(ServiceError::InvalidToken);
+        }
+        let account = self
+            .store
+            .account_by_id(&session.account_id)
+            .await?
+            .filter(|a| !a.disabled)
+            .ok_or(ServiceError::InvalidToken)?;
+        let tenant = self
+            .store
+            .tenant_by_id(&session.tenant_id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let membership = self
+            .store
+            .membership(&tenant.id, &account.id)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let role = self
+            .store
+            .role(&tenant.id, &membership.role)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("membership names missing role {}", membership.role))
+            })?;
+        Ok(Caller {
+            account,
+            tenant,
+            role,
+            session_id,
+        })
+    }
+
+    /// Checks signature, issuer, audience and expiry of an access token.
+    pub async fn verified_claims(&self, token: &str) -> Result<AccessClaims, ServiceError> {
+        // Read the tenant from the unverified payload only to choose the key; nothing is
+        // trusted until the signature checks out with that tenant's key.
+        let tenant_hint = unverified_tenant_id(token).ok_or(ServiceError::InvalidToken)?;
+        let claims: AccessClaims = self.keys.verify(&tenant_hint, token).await?;
+        let tenant = self
+            .store
+            .tenant_by_id(&tenant_hint)
+            .await?
+            .ok_or(ServiceError::InvalidToken)?;
+        let expected_issuer =
+            latchkey_core::token::issuer_for(&self.public_url, tenant.domain.as_str());
+        let now = self.clock.now().unix_timestamp();
+        if claims.tenant_id != tenant_hint.as_str()
+            || claims.iss != expected_issuer
+            || claims.aud != latchkey_core::token::NATIVE_AUDIENCE
+            || claims.exp <= now
+        {
+            return Err(ServiceError::InvalidToken);
+        }
+        Ok(claims)
+    }
+}
+
+fn unverified_tenant_id(token: &str) -> Option<TenantId> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(serde::Deserialize)]
+    struct TenantOnly {
+        tenant_id: String,
+    }
+    let parsed: TenantOnly = serde_json::from_slice(&bytes).ok()?;
+    is_id_shaped(&parsed.tenant_id).then(|| TenantId::from_string(parsed.tenant_id))
+}

@@ -1,0 +1,64 @@
+//! The operations every front door shares: sign-in, tokens, tenants, accounts, audit.
+//! Services speak domain types and [`ServiceError`]; HTTP mapping lives in `api::error`
+//! (and, later, in each dialect), never here.
+
+mod accounts;
+mod auth;
+mod caller;
+mod error;
+mod tenants;
+
+pub use accounts::{AccountUpdate, CreateAccount};
+pub use auth::{IssuedTokens, SignIn, TokenContext};
+pub use caller::Caller;
+pub use error::ServiceError;
+pub use tenants::TenantSpec;
+
+use std::sync::Arc;
+
+use latchkey_core::token::TokenLifetimes;
+use latchkey_core::{
+    AccountId, AuditEvent, AuditEventId, AuditOutcome, Clock, LockoutPolicy, TenantId,
+};
+use latchkey_store::Store;
+
+use crate::keys::KeyService;
+use crate::metrics::Metrics;
+use crate::password::PasswordHasher;
+
+/// Everything the operations need, shared by all requests.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub keys: KeyService,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub lockout: LockoutPolicy,
+    pub lifetimes: TokenLifetimes,
+    /// Base of token issuers: `{public_url}/realms/{tenant}`.
+    pub public_url: String,
+}
+
+impl Services {
+    /// An audit event stamped now; the store writes it in the transaction of the change.
+    pub fn audit_event(
+        &self,
+        tenant: Option<&TenantId>,
+        actor: Option<&AccountId>,
+        action: &'static str,
+        target: Option<String>,
+        outcome: AuditOutcome,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: AuditEventId::generate(),
+            tenant_id: tenant.cloned(),
+            actor: actor.cloned(),
+            action: action.to_owned(),
+            target,
+            outcome,
+            detail,
+            at: self.clock.now(),
+        }
+    }
+}

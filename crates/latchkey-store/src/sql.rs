@@ -1,0 +1,963 @@
+//! The one implementation of [`Store`](crate::Store), shared by both backends.
+//!
+//! The SQL is written once, in the dialect SQLite and PostgreSQL share: `$1, $2…`
+//! placeholders (SQLite treats `$N` as a named parameter; sqlx binds it by its number, and
+//! every statement introduces its parameters in numeric order anyway), `ON CONFLICT`,
+//! `RETURNING`, `LIKE … ESCAPE '\'`. sqlx's executors are concrete per database, so
+//! [`impl_store!`] expands the implementation for each backend instead of making it
+//! generic over `sqlx::Database` (whose bounds do not propagate and would swamp the code).
+//!
+//! The backends differ only in what the macro is given:
+//! - `$for_update`: appended to the `SELECT` of a read-modify-write. PostgreSQL runs
+//!   transactions concurrently, so the row is locked (`FOR UPDATE`) until commit. SQLite
+//!   needs nothing: every writing transaction goes through a one-connection pool, so
+//!   writers never interleave.
+//! - the store's `writer()` and `reader()` pools (the same pool on PostgreSQL).
+
+pub(crate) mod rows;
+
+/// Implements [`Store`](crate::Store) for `$store`, a struct with
+/// `fn writer(&self) -> &sqlx::Pool<$db>` and `fn reader(&self) -> &sqlx::Pool<$db>`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, backend = $backend:literal, for_update = $for_update:literal) => {
+        // An anonymous const scopes these imports to the expansion.
+        const _: () = {
+            use $crate::sql::rows::{self, Columns as _, millis, stored, to_json};
+            use $crate::{
+                AccountCredentials, MemberFilter, MemberRecord, RotationOutcome, Store,
+                StoreError, StoreResult, StoredSigningKey,
+            };
+            use latchkey_core::{
+                Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome,
+                LockoutPolicy, LoginThrottle, Membership, NewAccount, NewTenant, Page,
+                PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId, TenantPatch,
+            };
+            use time::OffsetDateTime;
+
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            impl $store {
+                async fn insert_audit(conn: &mut Conn, event: &AuditEvent) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO audit_events \
+                         (id, tenant_id, actor, action, target, outcome, detail, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(event.id.as_str())
+                    .bind(event.tenant_id.as_ref().map(TenantId::as_str))
+                    .bind(event.actor.as_ref().map(AccountId::as_str))
+                    .bind(event.action.as_str())
+                    .bind(event.target.as_deref())
+                    .bind(event.outcome.as_str())
+                    .bind(to_json(&event.detail)?)
+                    .bind(millis(event.at))
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                }
+
+                /// NotFound unless `role` is one of the tenant's roles (which also means the
+                /// tenant exists).
+                async fn require_role(
+                    conn: &mut Conn,
+                    tenant: &TenantId,
+                    role: &RoleName,
+                ) -> StoreResult<()> {
+                    sqlx::query("SELECT name FROM roles WHERE tenant_id = $1 AND name = $2")
+                        .bind(tenant.as_str())
+                        .bind(role.as_str())
+                        .fetch_optional(conn)
+                        .await?
+                        .map(|_| ())
+                        .ok_or(StoreError::NotFound)
+                }
+
+                async fn insert_refresh_token(
+                    conn: &mut Conn,
+                    hash: &str,
+                    session: &SessionId,
+                    now: OffsetDateTime,
+                    expires_at: OffsetDateTime,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens \
+                         (token_hash, session_id, created_at, expires_at, rotated_at) \
+                         VALUES ($1, $2, $3, $4, NULL)",
+                    )
+                    .bind(hash)
+                    .bind(session.as_str())
+                    .bind(millis(now))
+                    .bind(millis(expires_at))
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn touch_session(
+                    conn: &mut Conn,
+                    mut session: Session,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Session> {
+                    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+                        .bind(session.id.as_str())
+                        .bind(millis(now))
+                        .execute(conn)
+                        .await?;
+                    session.last_seen_at = stored(now);
+                    Ok(session)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl Store for $store {
+                async fn ping(&self) -> StoreResult<()> {
+                    sqlx::query("SELECT 1").execute(self.reader()).await?;
+                    Ok(())
+                }
+
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+
+                // ---- tenants -------------------------------------------------------
+
+                async fn create_tenant(
+                    &self,
+                    id: &TenantId,
+                    tenant: &NewTenant,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Tenant> {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query(
+                        "INSERT INTO tenants \
+                         (id, domain, title, metadata, password_policy, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id.as_str())
+                    .bind(tenant.domain.as_str())
+                    .bind(tenant.title.as_str())
+                    .bind(to_json(&tenant.metadata)?)
+                    .bind(to_json(&tenant.password_policy)?)
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    for role in latchkey_core::role::builtin_roles() {
+                        sqlx::query(
+                            "INSERT INTO roles (tenant_id, name, permissions, builtin) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(id.as_str())
+                        .bind(role.name.as_str())
+                        .bind(to_json(&role.permissions)?)
+                        .bind(role.builtin)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(Tenant {
+                        id: id.clone(),
+                        domain: tenant.domain.clone(),
+                        title: tenant.title.clone(),
+                        metadata: tenant.metadata.clone(),
+                        password_policy: tenant.password_policy.clone(),
+                        created_at: stored(now),
+                    })
+                }
+
+                async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
+                    sqlx::query("SELECT * FROM tenants WHERE domain = $1")
+                        .bind(domain)
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::tenant(&row))
+                        .transpose()
+                }
+
+                async fn tenant_by_id(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
+                    sqlx::query("SELECT * FROM tenants WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::tenant(&row))
+                        .transpose()
+                }
+
+                async fn list_tenants(&self, page: &PageRequest) -> StoreResult<Page<Tenant>> {
+                    let tenants = sqlx::query(
+                        "SELECT * FROM tenants WHERE ($1 IS NULL OR domain > $1) \
+                         ORDER BY domain LIMIT $2",
+                    )
+                    .bind(page.after.as_deref())
+                    .bind(page.fetch_limit())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::tenant)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                    Ok(Page::from_overfetch(tenants, page, |t| {
+                        t.domain.as_str().to_owned()
+                    }))
+                }
+
+                async fn update_tenant(
+                    &self,
+                    id: &TenantId,
+                    patch: &TenantPatch,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Tenant> {
+                    let mut tx = self.writer().begin().await?;
+                    let row = sqlx::query(concat!(
+                        "SELECT * FROM tenants WHERE id = $1",
+                        $for_update
+                    ))
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let tenant = rows::apply_tenant_patch(rows::tenant(&row)?, patch);
+                    sqlx::query(
+                        "UPDATE tenants SET title = $2, metadata = $3, password_policy = $4 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(tenant.title.as_str())
+                    .bind(to_json(&tenant.metadata)?)
+                    .bind(to_json(&tenant.password_policy)?)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(tenant)
+                }
+
+                async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    // Roles, memberships, sessions (and their tokens) and keys cascade.
+                    let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                // ---- roles ---------------------------------------------------------
+
+                async fn role(&self, tenant: &TenantId, name: &RoleName) -> StoreResult<Option<Role>> {
+                    sqlx::query("SELECT * FROM roles WHERE tenant_id = $1 AND name = $2")
+                        .bind(tenant.as_str())
+                        .bind(name.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::role(&row))
+                        .transpose()
+                }
+
+                async fn list_roles(&self, tenant: &TenantId) -> StoreResult<Vec<Role>> {
+                    sqlx::query("SELECT * FROM roles WHERE tenant_id = $1 ORDER BY name")
+                        .bind(tenant.as_str())
+                        .fetch_all(self.reader())
+                        .await?
+                        .iter()
+                        .map(rows::role)
+                        .collect()
+                }
+
+                // ---- accounts ------------------------------------------------------
+
+                async fn has_no_accounts(&self) -> StoreResult<bool> {
+                    let any = sqlx::query("SELECT id FROM accounts LIMIT 1")
+                        .fetch_optional(self.reader())
+                        .await?;
+                    Ok(any.is_none())
+                }
+
+                async fn create_account(
+                    &self,
+                    id: &AccountId,
+                    account: &NewAccount,
+                    membership: Option<(&TenantId, &RoleName)>,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Account> {
+                    let mut tx = self.writer().begin().await?;
+                    if let Some((tenant, role)) = membership {
+                        Self::require_role(&mut tx, tenant, role).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO accounts (id, email, email_key, username, username_key, \
+                         display_name, custom_data, platform_admin, disabled, password_hash, \
+                         created_at, last_login_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+                    )
+                    .bind(id.as_str())
+                    .bind(account.email.as_str())
+                    .bind(account.email.normalized())
+                    .bind(account.username.as_ref().map(|u| u.as_str()))
+                    .bind(account.username.as_ref().map(|u| u.normalized()))
+                    .bind(account.display_name.as_deref())
+                    .bind(to_json(&account.custom_data)?)
+                    .bind(account.platform_admin)
+                    .bind(false)
+                    .bind(account.password_hash.as_deref())
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some((tenant, role)) = membership {
+                        sqlx::query(
+                            "INSERT INTO memberships (tenant_id, account_id, role, created_at) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(id.as_str())
+                        .bind(role.as_str())
+                        .bind(millis(now))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(Account {
+                        id: id.clone(),
+                        email: account.email.clone(),
+                        username: account.username.clone(),
+                        display_name: account.display_name.clone(),
+                        custom_data: account.custom_data.clone(),
+                        platform_admin: account.platform_admin,
+                        disabled: false,
+                        created_at: stored(now),
+                        last_login_at: None,
+                    })
+                }
+
+                async fn account_by_id(&self, id: &AccountId) -> StoreResult<Option<Account>> {
+                    sqlx::query("SELECT * FROM accounts WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::account(&row))
+                        .transpose()
+                }
+
+                async fn account_by_login(
+                    &self,
+                    login_key: &str,
+                ) -> StoreResult<Option<AccountCredentials>> {
+                    // Emails contain '@' and usernames cannot, so at most one row matches.
+                    sqlx::query("SELECT * FROM accounts WHERE email_key = $1 OR username_key = $1")
+                        .bind(login_key.to_lowercase())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| {
+                            Ok(AccountCredentials {
+                                account: rows::account(&row)?,
+                                password_hash: row.opt_text("password_hash")?,
+                            })
+                        })
+                        .transpose()
+                }
+
+                async fn password_hash(&self, id: &AccountId) -> StoreResult<Option<String>> {
+                    let row = sqlx::query("SELECT password_hash FROM accounts WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?;
+                    match row {
+                        Some(row) => row.opt_text("password_hash"),
+                        None => Ok(None),
+                    }
+                }
+
+                async fn update_account(
+                    &self,
+                    id: &AccountId,
+                    patch: &AccountPatch,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Account> {
+                    let mut tx = self.writer().begin().await?;
+                    let row = sqlx::query(concat!(
+                        "SELECT * FROM accounts WHERE id = $1",
+                        $for_update
+                    ))
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let account = rows::apply_account_patch(rows::account(&row)?, patch);
+                    sqlx::query(
+                        "UPDATE accounts SET email = $2, email_key = $3, username = $4, \
+                         username_key = $5, display_name = $6, custom_data = $7, disabled = $8 \
+                         WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(account.email.as_str())
+                    .bind(account.email.normalized())
+                    .bind(account.username.as_ref().map(|u| u.as_str()))
+                    .bind(account.username.as_ref().map(|u| u.normalized()))
+                    .bind(account.display_name.as_deref())
+                    .bind(to_json(&account.custom_data)?)
+                    .bind(account.disabled)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(account)
+                }
+
+                async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    // Memberships and sessions (and their tokens) cascade.
+                    let deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_password_hash(
+                    &self,
+                    id: &AccountId,
+                    hash: &str,
+                    keep: Option<&SessionId>,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    let updated = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                        .bind(id.as_str())
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    // The revoked sessions' refresh tokens stay, unusable: rotation checks
+                    // the session first and answers SessionInactive.
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = $2 \
+                         WHERE account_id = $1 AND revoked_at IS NULL \
+                         AND ($3 IS NULL OR id <> $3)",
+                    )
+                    .bind(id.as_str())
+                    .bind(millis(now))
+                    .bind(keep.map(SessionId::as_str))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                // ---- memberships ---------------------------------------------------
+
+                async fn membership(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                ) -> StoreResult<Option<Membership>> {
+                    sqlx::query("SELECT * FROM memberships WHERE tenant_id = $1 AND account_id = $2")
+                        .bind(tenant.as_str())
+                        .bind(account.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::membership(&row))
+                        .transpose()
+                }
+
+                async fn put_membership(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    role: &RoleName,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Membership> {
+                    let mut tx = self.writer().begin().await?;
+                    Self::require_role(&mut tx, tenant, role).await?;
+                    sqlx::query("SELECT id FROM accounts WHERE id = $1")
+                        .bind(account.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    // An existing membership keeps its created_at; RETURNING reports it.
+                    let row = sqlx::query(
+                        "INSERT INTO memberships (tenant_id, account_id, role, created_at) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = excluded.role \
+                         RETURNING *",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(role.as_str())
+                    .bind(millis(now))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let membership = rows::membership(&row)?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(membership)
+                }
+
+                async fn remove_membership(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    let deleted =
+                        sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2")
+                            .bind(tenant.as_str())
+                            .bind(account.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = $3 \
+                         WHERE tenant_id = $1 AND account_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>> {
+                    sqlx::query("SELECT * FROM memberships WHERE account_id = $1 ORDER BY tenant_id")
+                        .bind(account.as_str())
+                        .fetch_all(self.reader())
+                        .await?
+                        .iter()
+                        .map(rows::membership)
+                        .collect()
+                }
+
+                async fn list_members(
+                    &self,
+                    tenant: &TenantId,
+                    filter: &MemberFilter,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<MemberRecord>> {
+                    // A filter left out binds NULL and its condition is true for every row.
+                    let members = sqlx::query(
+                        "SELECT a.*, m.role AS member_role \
+                         FROM memberships m JOIN accounts a ON a.id = m.account_id \
+                         WHERE m.tenant_id = $1 \
+                         AND ($2 IS NULL OR a.email_key LIKE $2 ESCAPE '\\') \
+                         AND ($3 IS NULL OR m.role = $3) \
+                         AND ($4 IS NULL OR a.last_login_at < $4 \
+                              OR (a.last_login_at IS NULL AND a.created_at < $4)) \
+                         AND ($5 IS NULL OR a.email_key > $5) \
+                         ORDER BY a.email_key LIMIT $6",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
+                    .bind(filter.role.as_ref().map(RoleName::as_str))
+                    .bind(filter.inactive_since.map(millis))
+                    .bind(page.after.as_deref())
+                    .bind(page.fetch_limit())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::member)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                    Ok(Page::from_overfetch(members, page, |m| {
+                        m.account.email.normalized()
+                    }))
+                }
+
+                // ---- sign-in throttling --------------------------------------------
+
+                async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle> {
+                    sqlx::query("SELECT * FROM login_throttles WHERE login_key = $1")
+                        .bind(key)
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::throttle(&row))
+                        .transpose()
+                        .map(Option::unwrap_or_default)
+                }
+
+                async fn record_login_failure(
+                    &self,
+                    key: &str,
+                    policy: &LockoutPolicy,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<LoginThrottle> {
+                    let mut tx = self.writer().begin().await?;
+                    // Make sure the row exists so that it can be locked: two first failures
+                    // arriving together must both count.
+                    sqlx::query(
+                        "INSERT INTO login_throttles (login_key, failures) VALUES ($1, 0) \
+                         ON CONFLICT (login_key) DO NOTHING",
+                    )
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                    let row = sqlx::query(concat!(
+                        "SELECT * FROM login_throttles WHERE login_key = $1",
+                        $for_update
+                    ))
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let next = policy.record_failure(&rows::throttle(&row)?, stored(now));
+                    sqlx::query(
+                        "UPDATE login_throttles \
+                         SET failures = $2, last_failure_at = $3, locked_until = $4 \
+                         WHERE login_key = $1",
+                    )
+                    .bind(key)
+                    .bind(i64::from(next.failures))
+                    .bind(next.last_failure_at.map(millis))
+                    .bind(next.locked_until.map(millis))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(LoginThrottle {
+                        locked_until: next.locked_until.map(stored),
+                        ..next
+                    })
+                }
+
+                // ---- sessions and refresh tokens -----------------------------------
+
+                async fn open_session(
+                    &self,
+                    session: &Session,
+                    refresh_hash: &str,
+                    refresh_expires_at: OffsetDateTime,
+                    throttle_key: &str,
+                    rehash: Option<&str>,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
+                        .bind(throttle_key)
+                        .execute(&mut *tx)
+                        .await?;
+                    let updated = sqlx::query(
+                        "UPDATE accounts SET last_login_at = $2, \
+                         password_hash = COALESCE($3, password_hash) WHERE id = $1",
+                    )
+                    .bind(session.account_id.as_str())
+                    .bind(millis(session.created_at))
+                    .bind(rehash)
+                    .execute(&mut *tx)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query(
+                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
+                         last_seen_at, expires_at, revoked_at, user_agent, ip_address) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(session.account_id.as_str())
+                    .bind(session.tenant_id.as_str())
+                    .bind(millis(session.created_at))
+                    .bind(millis(session.last_seen_at))
+                    .bind(millis(session.expires_at))
+                    .bind(session.revoked_at.map(millis))
+                    .bind(session.user_agent.as_deref())
+                    .bind(session.ip_address.as_deref())
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_refresh_token(
+                        &mut tx,
+                        refresh_hash,
+                        &session.id,
+                        session.created_at,
+                        refresh_expires_at,
+                    )
+                    .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+                    sqlx::query("SELECT * FROM sessions WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::session(&row))
+                        .transpose()
+                }
+
+                async fn count_active_sessions(&self, now: OffsetDateTime) -> StoreResult<i64> {
+                    let row = sqlx::query(
+                        "SELECT COUNT(*) AS active FROM sessions \
+                         WHERE revoked_at IS NULL AND expires_at > $1",
+                    )
+                    .bind(millis(now))
+                    .fetch_one(self.reader())
+                    .await?;
+                    row.int("active")
+                }
+
+                async fn list_sessions(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Vec<Session>> {
+                    sqlx::query(
+                        "SELECT * FROM sessions WHERE tenant_id = $1 AND account_id = $2 \
+                         AND revoked_at IS NULL AND expires_at > $3 \
+                         ORDER BY created_at DESC, id DESC",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(millis(now))
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::session)
+                    .collect()
+                }
+
+                async fn revoke_session(
+                    &self,
+                    id: &SessionId,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.writer().begin().await?;
+                    let revoked = sqlx::query(
+                        "UPDATE sessions SET revoked_at = $2 \
+                         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+                    )
+                    .bind(id.as_str())
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    if revoked.rows_affected() == 0 {
+                        // Nothing changed, so there is nothing to record.
+                        return Ok(false);
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn rotate_refresh_token(
+                    &self,
+                    presented: &str,
+                    replacement: &str,
+                    replacement_expires_at: OffsetDateTime,
+                    grace: time::Duration,
+                    now: OffsetDateTime,
+                ) -> StoreResult<RotationOutcome> {
+                    let mut tx = self.writer().begin().await?;
+                    // Lock order is token, then session; nothing locks them the other way.
+                    let Some(token) = sqlx::query(concat!(
+                        "SELECT * FROM refresh_tokens WHERE token_hash = $1",
+                        $for_update
+                    ))
+                    .bind(presented)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    else {
+                        return Ok(RotationOutcome::Unknown);
+                    };
+                    let session_id = SessionId::from_string(token.text("session_id")?);
+                    let row = sqlx::query(concat!(
+                        "SELECT * FROM sessions WHERE id = $1",
+                        $for_update
+                    ))
+                    .bind(session_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let mut session = rows::session(&row)?;
+                    if !session.is_active(now) {
+                        return Ok(RotationOutcome::SessionInactive);
+                    }
+                    if let Some(rotated_at) = token.opt_time("rotated_at")? {
+                        if now - rotated_at <= grace {
+                            // A client retrying a rotation whose answer it lost: give it a
+                            // fresh token; the one it presented stays spent.
+                            Self::insert_refresh_token(
+                                &mut tx,
+                                replacement,
+                                &session_id,
+                                now,
+                                replacement_expires_at,
+                            )
+                            .await?;
+                            let session = Self::touch_session(&mut tx, session, now).await?;
+                            tx.commit().await?;
+                            return Ok(RotationOutcome::Rotated(session));
+                        }
+                        // A spent token came back: someone holds a copy. End the session
+                        // for every holder.
+                        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
+                            .bind(session_id.as_str())
+                            .bind(millis(now))
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+                            .bind(session_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        session.revoked_at = Some(stored(now));
+                        let event = AuditEvent {
+                            id: AuditEventId::generate(),
+                            tenant_id: Some(session.tenant_id.clone()),
+                            actor: Some(session.account_id.clone()),
+                            action: latchkey_core::audit::actions::REFRESH_REUSE.to_owned(),
+                            target: Some(session_id.as_str().to_owned()),
+                            outcome: AuditOutcome::Failure,
+                            detail: serde_json::json!({}),
+                            at: stored(now),
+                        };
+                        Self::insert_audit(&mut tx, &event).await?;
+                        tx.commit().await?;
+                        return Ok(RotationOutcome::ReuseDetected(session));
+                    }
+                    if token.time("expires_at")? <= now {
+                        return Ok(RotationOutcome::Expired);
+                    }
+                    sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1")
+                        .bind(presented)
+                        .bind(millis(now))
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::insert_refresh_token(
+                        &mut tx,
+                        replacement,
+                        &session_id,
+                        now,
+                        replacement_expires_at,
+                    )
+                    .await?;
+                    let session = Self::touch_session(&mut tx, session, now).await?;
+                    tx.commit().await?;
+                    Ok(RotationOutcome::Rotated(session))
+                }
+
+                // ---- signing keys --------------------------------------------------
+
+                async fn signing_keys(&self, tenant: &TenantId) -> StoreResult<Vec<StoredSigningKey>> {
+                    sqlx::query(
+                        "SELECT * FROM signing_keys \
+                         WHERE tenant_id = $1 AND status IN ('active', 'previous') \
+                         ORDER BY created_at DESC, id DESC",
+                    )
+                    .bind(tenant.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::signing_key)
+                    .collect()
+                }
+
+                async fn install_signing_key(
+                    &self,
+                    key: &StoredSigningKey,
+                    rotate: bool,
+                    audit: Option<&AuditEvent>,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    if rotate {
+                        // Locking the tenant serialises concurrent rotations, so each
+                        // demotes the key the previous one installed instead of both
+                        // racing for the single active slot.
+                        sqlx::query(concat!("SELECT id FROM tenants WHERE id = $1", $for_update))
+                            .bind(key.tenant_id.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        sqlx::query(
+                            "UPDATE signing_keys SET status = 'retired' \
+                             WHERE tenant_id = $1 AND status = 'previous'",
+                        )
+                        .bind(key.tenant_id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE signing_keys SET status = 'previous' \
+                             WHERE tenant_id = $1 AND status = 'active'",
+                        )
+                        .bind(key.tenant_id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // Whatever `key.status` says, the installed key is the active one.
+                    sqlx::query(
+                        "INSERT INTO signing_keys (id, tenant_id, algorithm, \
+                         sealed_private_key, public_key_der, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, 'active', $6)",
+                    )
+                    .bind(key.id.as_str())
+                    .bind(key.tenant_id.as_str())
+                    .bind(key.algorithm.as_str())
+                    .bind(key.sealed_private_key.as_slice())
+                    .bind(key.public_key_der.as_slice())
+                    .bind(millis(key.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(audit) = audit {
+                        Self::insert_audit(&mut tx, audit).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                // ---- audit ---------------------------------------------------------
+
+                async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+                    let mut conn = self.writer().acquire().await?;
+                    Self::insert_audit(&mut conn, event).await
+                }
+
+                async fn list_audit(
+                    &self,
+                    tenant: &TenantId,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<AuditEvent>> {
+                    let after = page.after.as_deref().map(rows::parse_audit_cursor).transpose()?;
+                    let (after_at, after_id) = after.unzip();
+                    let events = sqlx::query(
+                        "SELECT * FROM audit_events WHERE tenant_id = $1 \
+                         AND ($2 IS NULL OR at < $2 OR (at = $2 AND id < $3)) \
+                         ORDER BY at DESC, id DESC LIMIT $4",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(after_at)
+                    .bind(after_id)
+                    .bind(page.fetch_limit())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::audit_event)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                    Ok(Page::from_overfetch(events, page, rows::audit_cursor))
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,304 @@
+//! Conversions between rows and domain types, written once for both backends.
+//!
+//! Rows are read by column name through [`Columns`], which is implemented for any sqlx row
+//! whose database decodes the handful of column types the schema uses. Anything that does
+//! not parse back into the domain is reported as [`StoreError::Corrupt`]: it was written
+//! by a bug or by hand, never by a client.
+
+use latchkey_core::clock::{from_unix_millis, unix_millis};
+use latchkey_core::{
+    Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome, Email, LoginThrottle,
+    Membership, Role, RoleName, Session, SessionId, SigningKeyId, Tenant, TenantDomain, TenantId,
+    TenantPatch, Username,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use time::OffsetDateTime;
+
+use crate::{SigningKeyStatus, StoreError, StoreResult, StoredSigningKey};
+
+/// Typed access to a row's columns by name.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn flag(&self, column: &str) -> StoreResult<bool>;
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+
+    fn time(&self, column: &str) -> StoreResult<OffsetDateTime> {
+        self.int(column).map(from_unix_millis)
+    }
+    fn opt_time(&self, column: &str) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(self.opt_int(column)?.map(from_unix_millis))
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        let text = self.text(column)?;
+        serde_json::from_str(&text).map_err(|e| corrupt(column, e))
+    }
+}
+
+fn corrupt(column: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("column {column}: {error}"))
+}
+
+fn get<'r, R, T>(row: &'r R, column: &str) -> StoreResult<T>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+{
+    row.try_get(column).map_err(|e| corrupt(column, e))
+}
+
+impl<R> Columns for R
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn text(&self, column: &str) -> StoreResult<String> {
+        get(self, column)
+    }
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        get(self, column)
+    }
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        get(self, column)
+    }
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        get(self, column)
+    }
+    fn flag(&self, column: &str) -> StoreResult<bool> {
+        get(self, column)
+    }
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        get(self, column)
+    }
+}
+
+// ---- values written ------------------------------------------------------------------
+
+/// The stored form of an instant.
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
+    unix_millis(t)
+}
+
+/// `t` as it reads back from the store (millisecond precision), so a value returned by a
+/// write equals the same value read later.
+pub(crate) fn stored(t: OffsetDateTime) -> OffsetDateTime {
+    from_unix_millis(unix_millis(t))
+}
+
+pub(crate) fn to_json(value: &impl Serialize) -> StoreResult<String> {
+    // Only maps with non-string keys fail to serialise; none of our types have them.
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("serialising: {e}")))
+}
+
+/// A `LIKE` pattern matching strings that start with `prefix`; used with `ESCAPE '\'`.
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+// ---- cursors -------------------------------------------------------------------------
+
+/// The audit log's cursor: the last event's time and id, `"{at_millis}.{id}"`.
+pub(crate) fn audit_cursor(event: &AuditEvent) -> String {
+    format!("{}.{}", millis(event.at), event.id)
+}
+
+/// Parses an audit cursor; a malformed one is the client's mistake.
+pub(crate) fn parse_audit_cursor(cursor: &str) -> StoreResult<(i64, String)> {
+    let (at, id) = cursor.split_once('.').ok_or(StoreError::InvalidCursor)?;
+    let at = at.parse::<i64>().map_err(|_| StoreError::InvalidCursor)?;
+    if id.is_empty() {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok((at, id.to_owned()))
+}
+
+// ---- patches -------------------------------------------------------------------------
+
+pub(crate) fn apply_tenant_patch(mut tenant: Tenant, patch: &TenantPatch) -> Tenant {
+    if let Some(title) = &patch.title {
+        tenant.title = title.clone();
+    }
+    if let Some(metadata) = &patch.metadata {
+        tenant.metadata = metadata.clone();
+    }
+    if let Some(policy) = &patch.password_policy {
+        tenant.password_policy = policy.clone();
+    }
+    tenant
+}
+
+pub(crate) fn apply_account_patch(mut account: Account, patch: &AccountPatch) -> Account {
+    if let Some(email) = &patch.email {
+        account.email = email.clone();
+    }
+    if let Some(username) = &patch.username {
+        account.username = username.clone();
+    }
+    if let Some(display_name) = &patch.display_name {
+        account.display_name = display_name.clone();
+    }
+    if let Some(data) = &patch.custom_data {
+        latchkey_core::account::merge_custom_data(&mut account.custom_data, data.clone());
+    }
+    if let Some(disabled) = patch.disabled {
+        account.disabled = disabled;
+    }
+    account
+}
+
+// ---- rows read -----------------------------------------------------------------------
+
+pub(crate) fn tenant(row: &impl Columns) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        id: TenantId::from_string(row.text("id")?),
+        domain: TenantDomain::parse(&row.text("domain")?).map_err(|e| corrupt("domain", e))?,
+        title: row.text("title")?,
+        metadata: row.json("metadata")?,
+        password_policy: row.json("password_policy")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+fn role_name(row: &impl Columns, column: &str) -> StoreResult<RoleName> {
+    RoleName::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn role(row: &impl Columns) -> StoreResult<Role> {
+    Ok(Role {
+        name: role_name(row, "name")?,
+        permissions: row.json("permissions")?,
+        builtin: row.flag("builtin")?,
+    })
+}
+
+pub(crate) fn account(row: &impl Columns) -> StoreResult<Account> {
+    let username = match row.opt_text("username")? {
+        Some(name) => Some(Username::parse(&name).map_err(|e| corrupt("username", e))?),
+        None => None,
+    };
+    Ok(Account {
+        id: AccountId::from_string(row.text("id")?),
+        email: Email::parse(&row.text("email")?).map_err(|e| corrupt("email", e))?,
+        username,
+        display_name: row.opt_text("display_name")?,
+        custom_data: row.json("custom_data")?,
+        platform_admin: row.flag("platform_admin")?,
+        disabled: row.flag("disabled")?,
+        created_at: row.time("created_at")?,
+        last_login_at: row.opt_time("last_login_at")?,
+    })
+}
+
+/// A membership joined with its account: the account's columns plus `member_role`.
+pub(crate) fn member(row: &impl Columns) -> StoreResult<crate::MemberRecord> {
+    Ok(crate::MemberRecord {
+        account: account(row)?,
+        role: role_name(row, "member_role")?,
+    })
+}
+
+pub(crate) fn membership(row: &impl Columns) -> StoreResult<Membership> {
+    Ok(Membership {
+        account_id: AccountId::from_string(row.text("account_id")?),
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        role: role_name(row, "role")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
+    Ok(Session {
+        id: SessionId::from_string(row.text("id")?),
+        account_id: AccountId::from_string(row.text("account_id")?),
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        created_at: row.time("created_at")?,
+        last_seen_at: row.time("last_seen_at")?,
+        expires_at: row.time("expires_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+        user_agent: row.opt_text("user_agent")?,
+        ip_address: row.opt_text("ip_address")?,
+    })
+}
+
+pub(crate) fn throttle(row: &impl Columns) -> StoreResult<LoginThrottle> {
+    let failures = row.int("failures")?;
+    Ok(LoginThrottle {
+        failures: u32::try_from(failures).map_err(|e| corrupt("failures", e))?,
+        last_failure_at: row.opt_time("last_failure_at")?,
+        locked_until: row.opt_time("locked_until")?,
+    })
+}
+
+pub(crate) fn signing_key(row: &impl Columns) -> StoreResult<StoredSigningKey> {
+    let status = match row.text("status")?.as_str() {
+        "active" => SigningKeyStatus::Active,
+        "previous" => SigningKeyStatus::Previous,
+        other => return Err(corrupt("status", format!("unexpected {other:?}"))),
+    };
+    Ok(StoredSigningKey {
+        id: SigningKeyId::from_string(row.text("id")?),
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        algorithm: row.text("algorithm")?,
+        sealed_private_key: row.bytes("sealed_private_key")?,
+        public_key_der: row.bytes("public_key_der")?,
+        status,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn audit_event(row: &impl Columns) -> StoreResult<AuditEvent> {
+    let outcome = row.text("outcome")?;
+    Ok(AuditEvent {
+        id: AuditEventId::from_string(row.text("id")?),
+        tenant_id: row.opt_text("tenant_id")?.map(TenantId::from_string),
+        actor: row.opt_text("actor")?.map(AccountId::from_string),
+        action: row.text("action")?,
+        target: row.opt_text("target")?,
+        outcome: AuditOutcome::parse(&outcome)
+            .ok_or_else(|| corrupt("outcome", format!("unexpected {outcome:?}")))?,
+        detail: row.json("detail")?,
+        at: row.time("at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_prefix_escapes_wildcards() {
+        assert_eq!(like_prefix("a_b%c\\d"), "a\\_b\\%c\\\\d%");
+        assert_eq!(like_prefix(""), "%");
+    }
+
+    #[test]
+    fn audit_cursor_rejects_garbage() {
+        assert!(matches!(
+            parse_audit_cursor("12.abc"),
+            Ok((12, ref id)) if id == "abc"
+        ));
+        for bad in ["", "12", "x.abc", "12.", ".abc"] {
+            assert!(
+                matches!(parse_audit_cursor(bad), Err(StoreError::InvalidCursor)),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1731 @@
+//! The store conformance suite: every case runs against SQLite (a fresh file) and, when
+//! `LATCHKEY_TEST_POSTGRES_URL` names a server, against PostgreSQL (a fresh database
+//! created for the case and dropped afterwards, also when the case fails). Both backends
+//! must behave identically, down to ordering and error kinds.
+//!
+//! Without the variable PostgreSQL is skipped loudly; with `LATCHKEY_REQUIRE_ALL=1` the
+//! skip becomes a failure (for CI).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use latchkey_core::audit::actions;
+use latchkey_core::clock::from_unix_millis;
+use latchkey_core::role::permissions;
+use latchkey_core::{
+    Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome, Email, LockoutPolicy,
+    LoginThrottle, NewAccount, NewTenant, PageRequest, PasswordPolicy, RoleName, Session,
+    SessionId, SigningKeyId, Tenant, TenantDomain, TenantId, TenantMetadata, TenantPatch, Username,
+};
+use latchkey_store::{
+    ConflictOn, MemberFilter, PostgresStore, RotationOutcome, SigningKeyStatus, SqliteStore, Store,
+    StoreError, StoredSigningKey,
+};
+use serde_json::json;
+use sqlx::{Connection as _, Executor as _};
+use time::{Duration, OffsetDateTime};
+
+// ---- harness -------------------------------------------------------------------------
+
+const POSTGRES_URL_VAR: &str = "LATCHKEY_TEST_POSTGRES_URL";
+
+/// The PostgreSQL server to test against, if any.
+fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("LATCHKEY_REQUIRE_ALL").as_deref() == Ok("1") {
+                panic!("LATCHKEY_REQUIRE_ALL=1 but {POSTGRES_URL_VAR} is not set");
+            }
+            eprintln!(
+                "!!!! PostgreSQL conformance SKIPPED: set {POSTGRES_URL_VAR} \
+                 (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run it !!!!"
+            );
+            None
+        }
+    }
+}
+
+/// A throwaway database on the PostgreSQL server.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let suffix = latchkey_core::id::random_id()
+            .to_lowercase()
+            .replace('-', "_");
+        let name = format!("latchkey_test_{suffix}");
+        let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+
+    async fn drop(self) {
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, query string kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &base[..authority_end])
+}
+
+/// Runs `case` against every available backend. The case runs in its own task so that a
+/// failing assertion still lets the PostgreSQL database be dropped.
+async fn run<F, Fut>(case: F)
+where
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::TempDir::new().unwrap();
+    let sqlite = Arc::new(
+        SqliteStore::open(&dir.path().join("data").join("latchkey.db"))
+            .await
+            .unwrap(),
+    );
+    let outcome = tokio::spawn(case(sqlite.clone())).await;
+    sqlite.close().await;
+    if let Err(error) = outcome {
+        eprintln!("conformance case FAILED on sqlite");
+        std::panic::resume_unwind(error.into_panic());
+    }
+
+    let Some(url) = postgres_url() else { return };
+    let database = PgDatabase::create(&url).await;
+    let outcome = match PostgresStore::connect(&database.url).await {
+        Ok(postgres) => {
+            let postgres = Arc::new(postgres);
+            let outcome = tokio::spawn(case(postgres.clone())).await;
+            postgres.close().await;
+            outcome
+        }
+        Err(error) => {
+            database.drop().await;
+            panic!("connecting to PostgreSQL: {error:?}");
+        }
+    };
+    database.drop().await;
+    if let Err(error) = outcome {
+        eprintln!("conformance case FAILED on postgres");
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// Declares a `#[tokio::test]` per case, each running the case on every backend.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod on_every_backend {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run(|store| async move { super::$case(&*store).await }).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    ping_and_backend_name,
+    tenant_lifecycle_and_builtin_roles,
+    tenant_domain_conflict,
+    tenants_paginate_by_domain,
+    tenant_delete_cascades_but_keeps_accounts_and_audit,
+    account_lifecycle,
+    account_uniqueness_is_case_insensitive,
+    account_creation_is_atomic_with_its_membership,
+    custom_data_is_merged,
+    password_change_revokes_other_sessions,
+    memberships_upsert_list_and_remove,
+    members_paginate_by_email,
+    member_filters,
+    throttle_counts_to_lock_and_sign_in_clears_it,
+    sessions_open_list_count_and_revoke,
+    refresh_rotation,
+    refresh_reuse_after_grace_revokes_the_session,
+    signing_key_install_rotate_and_conflict,
+    audit_paginates_newest_first,
+    malformed_audit_cursor_is_rejected,
+);
+
+// The concurrency cases need an owned store to spawn tasks with.
+#[tokio::test]
+async fn concurrent_failures_all_count() {
+    run(concurrent_failures).await;
+}
+
+#[tokio::test]
+async fn racing_first_signing_keys_conflict() {
+    run(racing_first_keys).await;
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_one_token_both_succeed_within_grace() {
+    run(concurrent_rotations).await;
+}
+
+// ---- fixtures ------------------------------------------------------------------------
+
+/// An instant `seconds` after a fixed origin; cases never read the wall clock.
+fn at(seconds: i64) -> OffsetDateTime {
+    from_unix_millis(1_700_000_000_000 + seconds * 1000)
+}
+
+fn event(action: &str, tenant: Option<&TenantId>, when: OffsetDateTime) -> AuditEvent {
+    AuditEvent {
+        id: AuditEventId::generate(),
+        tenant_id: tenant.cloned(),
+        actor: None,
+        action: action.to_owned(),
+        target: None,
+        outcome: AuditOutcome::Success,
+        detail: json!({ "why": "test" }),
+        at: when,
+    }
+}
+
+fn new_tenant(domain: &str) -> NewTenant {
+    NewTenant {
+        domain: TenantDomain::parse(domain).unwrap(),
+        title: format!("Tenant {domain}"),
+        metadata: TenantMetadata {
+            tier: Some("gold".into()),
+            modules: vec!["billing".into()],
+            ..TenantMetadata::default()
+        },
+        password_policy: PasswordPolicy::default(),
+    }
+}
+
+async fn tenant(store: &dyn Store, domain: &str) -> Tenant {
+    let id = TenantId::generate();
+    store
+        .create_tenant(
+            &id,
+            &new_tenant(domain),
+            at(0),
+            &event(actions::TENANT_CREATE, Some(&id), at(0)),
+        )
+        .await
+        .unwrap()
+}
+
+fn new_account(email: &str, username: Option<&str>) -> NewAccount {
+    NewAccount {
+        email: Email::parse(email).unwrap(),
+        username: username.map(|u| Username::parse(u).unwrap()),
+        display_name: Some(format!("Person {email}")),
+        custom_data: json!({ "team": "blue" }).as_object().cloned().unwrap(),
+        platform_admin: false,
+        password_hash: Some("$argon2id$original".into()),
+    }
+}
+
+/// Creates an account, a member of `tenant` with `role` when given.
+async fn account(
+    store: &dyn Store,
+    email: &str,
+    member_of: Option<(&Tenant, &str)>,
+    created: OffsetDateTime,
+) -> Account {
+    let role = member_of.map(|(t, r)| (&t.id, RoleName::parse(r).unwrap()));
+    store
+        .create_account(
+            &AccountId::generate(),
+            &new_account(email, None),
+            role.as_ref().map(|(t, r)| (*t, r)),
+            created,
+            &event(actions::ACCOUNT_CREATE, None, created),
+        )
+        .await
+        .unwrap()
+}
+
+fn new_session(account: &Account, tenant: &Tenant, created: OffsetDateTime) -> Session {
+    Session {
+        id: SessionId::generate(),
+        account_id: account.id.clone(),
+        tenant_id: tenant.id.clone(),
+        created_at: created,
+        last_seen_at: created,
+        expires_at: created + Duration::hours(8),
+        revoked_at: None,
+        user_agent: Some("conformance".into()),
+        ip_address: Some("192.0.2.1".into()),
+    }
+}
+
+/// Opens a session whose first refresh token is `refresh` (idle lifetime one hour).
+async fn sign_in(store: &dyn Store, session: &Session, refresh: &str) {
+    store
+        .open_session(
+            session,
+            refresh,
+            session.created_at + Duration::hours(1),
+            "throttle-key",
+            None,
+            &event(
+                actions::SIGN_IN,
+                Some(&session.tenant_id),
+                session.created_at,
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+fn signing_key(tenant: &Tenant, created: OffsetDateTime) -> StoredSigningKey {
+    StoredSigningKey {
+        id: SigningKeyId::generate(),
+        tenant_id: tenant.id.clone(),
+        algorithm: "RS256".into(),
+        sealed_private_key: vec![0, 1, 2, 255],
+        public_key_der: vec![48, 130, 1, 34],
+        status: SigningKeyStatus::Active,
+        created_at: created,
+    }
+}
+
+fn page(limit: u32, after: Option<String>) -> PageRequest {
+    PageRequest::new(Some(limit), after)
+}
+
+fn conflict_on<T: std::fmt::Debug>(result: Result<T, StoreError>) -> ConflictOn {
+    match result {
+        Err(StoreError::Conflict(on)) => on,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "expected NotFound, got {result:?}"
+    );
+}
+
+async fn actions_logged(store: &dyn Store, tenant: &TenantId) -> Vec<String> {
+    let events = store.list_audit(tenant, &page(500, None)).await.unwrap();
+    events.items.into_iter().map(|e| e.action).collect()
+}
+
+// ---- tenants and roles ---------------------------------------------------------------
+
+async fn ping_and_backend_name(store: &dyn Store) {
+    store.ping().await.unwrap();
+    assert!(["sqlite", "postgres"].contains(&store.backend()));
+}
+
+async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    assert_eq!(
+        store.tenant_by_id(&acme.id).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store.tenant_by_domain("acme").await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(store.tenant_by_domain("nope").await.unwrap(), None);
+    assert_eq!(
+        store.tenant_by_id(&TenantId::generate()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        actions_logged(store, &acme.id).await,
+        [actions::TENANT_CREATE]
+    );
+
+    let names: BTreeSet<String> = store
+        .list_roles(&acme.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["admin", "demo", "reader", "user"].map(String::from))
+    );
+    let admin = store
+        .role(&acme.id, &RoleName::admin())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(admin.builtin && admin.grants(permissions::USERS_WRITE));
+    let expected = latchkey_core::role::builtin_roles();
+    assert_eq!(Some(&admin), expected.iter().find(|r| r.name.is_admin()));
+    let unknown = RoleName::parse("auditor").unwrap();
+    assert_eq!(store.role(&acme.id, &unknown).await.unwrap(), None);
+
+    let patch = TenantPatch {
+        title: Some("Acme Corporation".into()),
+        metadata: Some(TenantMetadata {
+            tier: None,
+            modules: vec!["a".into(), "b".into()],
+            links: json!({ "home": "https://acme.example" })
+                .as_object()
+                .cloned()
+                .unwrap(),
+            settings: serde_json::Map::new(),
+        }),
+        password_policy: Some(PasswordPolicy::new(16, 256).unwrap()),
+    };
+    let updated = store
+        .update_tenant(
+            &acme.id,
+            &patch,
+            &event(actions::TENANT_UPDATE, Some(&acme.id), at(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.title, "Acme Corporation");
+    assert_eq!(updated.password_policy.min_length, 16);
+    assert_eq!(updated.created_at, acme.created_at);
+    assert_eq!(
+        store.tenant_by_id(&acme.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    // An empty patch changes nothing.
+    let same = store
+        .update_tenant(
+            &acme.id,
+            &TenantPatch::default(),
+            &event(actions::TENANT_UPDATE, Some(&acme.id), at(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, updated);
+    assert_not_found(
+        store
+            .update_tenant(
+                &TenantId::generate(),
+                &patch,
+                &event(actions::TENANT_UPDATE, None, at(2)),
+            )
+            .await,
+    );
+}
+
+async fn tenant_domain_conflict(store: &dyn Store) {
+    let first = tenant(store, "dup").await;
+    let id = TenantId::generate();
+    let again = store
+        .create_tenant(
+            &id,
+            &new_tenant("dup"),
+            at(1),
+            &event(actions::TENANT_CREATE, Some(&id), at(1)),
+        )
+        .await;
+    assert_eq!(conflict_on(again), ConflictOn::TenantDomain);
+    // The failed transaction left nothing behind: no roles, no audit event.
+    assert!(store.list_roles(&id).await.unwrap().is_empty());
+    assert!(actions_logged(store, &id).await.is_empty());
+    assert_eq!(store.tenant_by_domain("dup").await.unwrap(), Some(first));
+}
+
+async fn tenants_paginate_by_domain(store: &dyn Store) {
+    // Created out of order; "a-b" sorts before "ab" bytewise, which both backends use.
+    let domains = ["t7", "ab", "t3", "a-b", "t1", "zz", "t5"];
+    for domain in domains {
+        tenant(store, domain).await;
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let result = store.list_tenants(&page(3, after)).await.unwrap();
+        pages += 1;
+        assert!(result.items.len() <= 3);
+        seen.extend(
+            result
+                .items
+                .into_iter()
+                .map(|t| t.domain.as_str().to_owned()),
+        );
+        after = result.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut expected: Vec<String> = domains.iter().map(|d| (*d).to_owned()).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    // A cursor past the end gives an empty last page.
+    let past = store
+        .list_tenants(&page(3, Some("zzz".into())))
+        .await
+        .unwrap();
+    assert!(past.items.is_empty() && past.next.is_none());
+}
+
+async fn tenant_delete_cascades_but_keeps_accounts_and_audit(store: &dyn Store) {
+    let doomed = tenant(store, "doomed").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&doomed, "admin")), at(1)).await;
+    store
+        .put_membership(
+            &other.id,
+            &ada.id,
+            &RoleName::user(),
+            at(1),
+            &event("membership.put", Some(&other.id), at(1)),
+        )
+        .await
+        .unwrap();
+    let session = new_session(&ada, &doomed, at(2));
+    sign_in(store, &session, "doomed-refresh").await;
+    store
+        .install_signing_key(&signing_key(&doomed, at(3)), false, None)
+        .await
+        .unwrap();
+
+    store
+        .delete_tenant(
+            &doomed.id,
+            &event(actions::TENANT_DELETE, Some(&doomed.id), at(4)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.tenant_by_id(&doomed.id).await.unwrap(), None);
+    assert!(store.list_roles(&doomed.id).await.unwrap().is_empty());
+    assert_eq!(store.membership(&doomed.id, &ada.id).await.unwrap(), None);
+    assert_eq!(store.session(&session.id).await.unwrap(), None);
+    assert!(store.signing_keys(&doomed.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .rotate_refresh_token("doomed-refresh", "next", at(10), Duration::ZERO, at(5))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    // The account is global and keeps its other membership.
+    assert!(store.account_by_id(&ada.id).await.unwrap().is_some());
+    let left = store.memberships_of(&ada.id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].tenant_id, other.id);
+    // The audit log outlives the tenant.
+    assert_eq!(
+        actions_logged(store, &doomed.id)
+            .await
+            .first()
+            .map(String::as_str),
+        Some(actions::TENANT_DELETE)
+    );
+    assert_not_found(
+        store
+            .delete_tenant(&doomed.id, &event(actions::TENANT_DELETE, None, at(5)))
+            .await,
+    );
+}
+
+// ---- accounts ------------------------------------------------------------------------
+
+async fn account_lifecycle(store: &dyn Store) {
+    assert!(store.has_no_accounts().await.unwrap());
+    let acme = tenant(store, "acme").await;
+    let id = AccountId::generate();
+    let created = store
+        .create_account(
+            &id,
+            &new_account("Ada@Example.com", Some("Ada.L")),
+            Some((&acme.id, &RoleName::admin())),
+            at(1),
+            &event(actions::ACCOUNT_CREATE, Some(&acme.id), at(1)),
+        )
+        .await
+        .unwrap();
+    assert!(!store.has_no_accounts().await.unwrap());
+    assert_eq!(created.email.as_str(), "Ada@Example.com");
+    assert!(!created.disabled && created.last_login_at.is_none());
+    assert_eq!(
+        store.account_by_id(&id).await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        store.account_by_id(&AccountId::generate()).await.unwrap(),
+        None
+    );
+
+    for login in ["ada@example.com", "ada.l", "ADA@EXAMPLE.COM"] {
+        let found = store.account_by_login(login).await.unwrap().unwrap();
+        assert_eq!(found.account, created, "{login}");
+        assert_eq!(found.password_hash.as_deref(), Some("$argon2id$original"));
+    }
+    assert!(store.account_by_login("nobody").await.unwrap().is_none());
+    assert_eq!(
+        store.password_hash(&id).await.unwrap().as_deref(),
+        Some("$argon2id$original")
+    );
+    assert_eq!(
+        store.password_hash(&AccountId::generate()).await.unwrap(),
+        None
+    );
+    let membership = store.membership(&acme.id, &id).await.unwrap().unwrap();
+    assert_eq!(membership.role, RoleName::admin());
+    assert_eq!(membership.created_at, at(1));
+    assert_eq!(
+        actions_logged(store, &acme.id).await[0],
+        actions::ACCOUNT_CREATE
+    );
+
+    let patch = AccountPatch {
+        email: Some(Email::parse("lovelace@example.com").unwrap()),
+        username: Some(None),
+        display_name: Some(None),
+        custom_data: None,
+        disabled: Some(true),
+    };
+    let updated = store
+        .update_account(&id, &patch, &event(actions::ACCOUNT_UPDATE, None, at(2)))
+        .await
+        .unwrap();
+    assert_eq!(updated.email.as_str(), "lovelace@example.com");
+    assert_eq!(updated.username, None);
+    assert_eq!(updated.display_name, None);
+    assert!(updated.disabled);
+    assert_eq!(updated.custom_data, created.custom_data);
+    assert_eq!(
+        store.account_by_id(&id).await.unwrap(),
+        Some(updated.clone())
+    );
+    assert!(store.account_by_login("ada.l").await.unwrap().is_none());
+    assert!(
+        store
+            .account_by_login("lovelace@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_not_found(
+        store
+            .update_account(
+                &AccountId::generate(),
+                &patch,
+                &event(actions::ACCOUNT_UPDATE, None, at(2)),
+            )
+            .await,
+    );
+
+    store
+        .delete_account(&id, &event(actions::ACCOUNT_DELETE, Some(&acme.id), at(3)))
+        .await
+        .unwrap();
+    assert_eq!(store.account_by_id(&id).await.unwrap(), None);
+    assert_eq!(store.membership(&acme.id, &id).await.unwrap(), None);
+    assert!(store.has_no_accounts().await.unwrap());
+    assert_not_found(
+        store
+            .delete_account(&id, &event(actions::ACCOUNT_DELETE, None, at(4)))
+            .await,
+    );
+}
+
+async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
+    let create = |email: &'static str, username: Option<&'static str>| async move {
+        store
+            .create_account(
+                &AccountId::generate(),
+                &new_account(email, username),
+                None,
+                at(1),
+                &event(actions::ACCOUNT_CREATE, None, at(1)),
+            )
+            .await
+    };
+    let ada = create("ada@example.com", Some("ada")).await.unwrap();
+    assert_eq!(
+        conflict_on(create("ADA@example.COM", None).await),
+        ConflictOn::Email
+    );
+    assert_eq!(
+        conflict_on(create("other@example.com", Some("ADA")).await),
+        ConflictOn::Username
+    );
+    // Several accounts may go without a username.
+    create("one@example.com", None).await.unwrap();
+    let two = create("two@example.com", None).await.unwrap();
+
+    // Updates hit the same rules.
+    let take_email = AccountPatch {
+        email: Some(Email::parse("Ada@Example.com").unwrap()),
+        ..AccountPatch::default()
+    };
+    let result = store
+        .update_account(
+            &two.id,
+            &take_email,
+            &event(actions::ACCOUNT_UPDATE, None, at(2)),
+        )
+        .await;
+    assert_eq!(conflict_on(result), ConflictOn::Email);
+    let take_username = AccountPatch {
+        username: Some(Some(Username::parse("Ada").unwrap())),
+        ..AccountPatch::default()
+    };
+    let result = store
+        .update_account(
+            &two.id,
+            &take_username,
+            &event(actions::ACCOUNT_UPDATE, None, at(2)),
+        )
+        .await;
+    assert_eq!(conflict_on(result), ConflictOn::Username);
+    // An account may change the case of its own email.
+    let recase = AccountPatch {
+        email: Some(Email::parse("ADA@example.com").unwrap()),
+        ..AccountPatch::default()
+    };
+    let recased = store
+        .update_account(
+            &ada.id,
+            &recase,
+            &event(actions::ACCOUNT_UPDATE, None, at(3)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recased.email.as_str(), "ADA@example.com");
+}
+
+async fn account_creation_is_atomic_with_its_membership(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let id = AccountId::generate();
+    let missing_role = RoleName::parse("no-such-role").unwrap();
+    let result = store
+        .create_account(
+            &id,
+            &new_account("ada@example.com", None),
+            Some((&acme.id, &missing_role)),
+            at(1),
+            &event(actions::ACCOUNT_CREATE, Some(&acme.id), at(1)),
+        )
+        .await;
+    assert_not_found(result);
+    let unknown_tenant = TenantId::generate();
+    let result = store
+        .create_account(
+            &id,
+            &new_account("ada@example.com", None),
+            Some((&unknown_tenant, &RoleName::user())),
+            at(1),
+            &event(actions::ACCOUNT_CREATE, None, at(1)),
+        )
+        .await;
+    assert_not_found(result);
+    assert!(store.has_no_accounts().await.unwrap());
+    assert_eq!(
+        actions_logged(store, &acme.id).await,
+        [actions::TENANT_CREATE]
+    );
+}
+
+async fn custom_data_is_merged(store: &dyn Store) {
+    let ada = account(store, "ada@example.com", None, at(0)).await;
+    let patch = AccountPatch {
+        custom_data: Some(
+            json!({ "team": null, "level": 3, "tags": ["x"] })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        ),
+        ..AccountPatch::default()
+    };
+    let updated = store
+        .update_account(
+            &ada.id,
+            &patch,
+            &event(actions::ACCOUNT_UPDATE, None, at(1)),
+        )
+        .await
+        .unwrap();
+    let expected = json!({ "level": 3, "tags": ["x"] });
+    assert_eq!(
+        serde_json::Value::Object(updated.custom_data.clone()),
+        expected
+    );
+    let patch = AccountPatch {
+        custom_data: Some(json!({ "level": 4 }).as_object().cloned().unwrap()),
+        ..AccountPatch::default()
+    };
+    let updated = store
+        .update_account(
+            &ada.id,
+            &patch,
+            &event(actions::ACCOUNT_UPDATE, None, at(2)),
+        )
+        .await
+        .unwrap();
+    let stored = store.account_by_id(&ada.id).await.unwrap().unwrap();
+    assert_eq!(stored, updated);
+    assert_eq!(
+        serde_json::Value::Object(stored.custom_data),
+        json!({ "level": 4, "tags": ["x"] })
+    );
+    // Other fields are untouched by a custom-data patch.
+    assert_eq!(stored.email, ada.email);
+    assert_eq!(stored.display_name, ada.display_name);
+}
+
+async fn password_change_revokes_other_sessions(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let bob = account(store, "bob@example.com", Some((&acme, "user")), at(0)).await;
+    let keep = new_session(&ada, &acme, at(1));
+    let other = new_session(&ada, &acme, at(2));
+    let bobs = new_session(&bob, &acme, at(3));
+    sign_in(store, &keep, "keep-refresh").await;
+    sign_in(store, &other, "other-refresh").await;
+    sign_in(store, &bobs, "bob-refresh").await;
+
+    store
+        .set_password_hash(
+            &ada.id,
+            "$argon2id$new",
+            Some(&keep.id),
+            at(10),
+            &event(actions::PASSWORD_CHANGE, Some(&acme.id), at(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.password_hash(&ada.id).await.unwrap().as_deref(),
+        Some("$argon2id$new")
+    );
+    let active: Vec<SessionId> = store
+        .list_sessions(&acme.id, &ada.id, at(11))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(active, std::slice::from_ref(&keep.id));
+    assert_eq!(
+        store.session(&other.id).await.unwrap().unwrap().revoked_at,
+        Some(at(10))
+    );
+    assert_eq!(
+        store.session(&bobs.id).await.unwrap().unwrap().revoked_at,
+        None
+    );
+    // The revoked session's refresh token no longer works; the kept one does.
+    let refused = store
+        .rotate_refresh_token("other-refresh", "x1", at(100), Duration::ZERO, at(11))
+        .await
+        .unwrap();
+    assert_eq!(refused, RotationOutcome::SessionInactive);
+    let kept = store
+        .rotate_refresh_token("keep-refresh", "x2", at(100), Duration::ZERO, at(11))
+        .await
+        .unwrap();
+    assert!(matches!(kept, RotationOutcome::Rotated(_)), "{kept:?}");
+    assert_eq!(
+        actions_logged(store, &acme.id).await[0],
+        actions::PASSWORD_CHANGE
+    );
+
+    // Without `keep` (an administrator setting it), every session ends.
+    store
+        .set_password_hash(
+            &ada.id,
+            "$argon2id$admin-set",
+            None,
+            at(12),
+            &event(actions::PASSWORD_SET, Some(&acme.id), at(12)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_sessions(&acme.id, &ada.id, at(13))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_not_found(
+        store
+            .set_password_hash(
+                &AccountId::generate(),
+                "h",
+                None,
+                at(12),
+                &event(actions::PASSWORD_SET, None, at(12)),
+            )
+            .await,
+    );
+}
+
+// ---- memberships ---------------------------------------------------------------------
+
+async fn memberships_upsert_list_and_remove(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = account(store, "ada@example.com", None, at(0)).await;
+    let put = |tenant: TenantId, role: &'static str, when: i64| {
+        let account = ada.id.clone();
+        async move {
+            store
+                .put_membership(
+                    &tenant,
+                    &account,
+                    &RoleName::parse(role).unwrap(),
+                    at(when),
+                    &event("membership.put", Some(&tenant), at(when)),
+                )
+                .await
+        }
+    };
+    let first = put(acme.id.clone(), "user", 1).await.unwrap();
+    assert_eq!(first.role, RoleName::user());
+    assert_eq!(first.created_at, at(1));
+    assert_eq!(
+        store.membership(&acme.id, &ada.id).await.unwrap(),
+        Some(first.clone())
+    );
+    let changed = put(acme.id.clone(), "admin", 2).await.unwrap();
+    assert_eq!(changed.role, RoleName::admin());
+    assert_eq!(
+        changed.created_at,
+        at(1),
+        "a role change keeps the join date"
+    );
+    assert_eq!(
+        store.membership(&acme.id, &ada.id).await.unwrap(),
+        Some(changed)
+    );
+    put(globex.id.clone(), "reader", 3).await.unwrap();
+    assert_not_found(put(acme.id.clone(), "no-such-role", 4).await);
+    assert_not_found(put(TenantId::generate(), "user", 4).await);
+    assert_not_found(
+        store
+            .put_membership(
+                &acme.id,
+                &AccountId::generate(),
+                &RoleName::user(),
+                at(4),
+                &event("membership.put", Some(&acme.id), at(4)),
+            )
+            .await,
+    );
+
+    let mut tenants = vec![acme.id.clone(), globex.id.clone()];
+    tenants.sort();
+    let listed: Vec<TenantId> = store
+        .memberships_of(&ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.tenant_id)
+        .collect();
+    assert_eq!(listed, tenants);
+    assert!(
+        store
+            .memberships_of(&AccountId::generate())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Removing the membership ends the account's sessions in that tenant only.
+    let in_acme = new_session(&ada, &acme, at(5));
+    let in_globex = new_session(&ada, &globex, at(5));
+    sign_in(store, &in_acme, "acme-refresh").await;
+    sign_in(store, &in_globex, "globex-refresh").await;
+    store
+        .remove_membership(
+            &acme.id,
+            &ada.id,
+            at(6),
+            &event("membership.remove", Some(&acme.id), at(6)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.membership(&acme.id, &ada.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session(&in_acme.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(at(6))
+    );
+    assert_eq!(
+        store
+            .session(&in_globex.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+    assert_eq!(
+        actions_logged(store, &acme.id).await[0],
+        "membership.remove"
+    );
+    assert_not_found(
+        store
+            .remove_membership(
+                &acme.id,
+                &ada.id,
+                at(7),
+                &event("membership.remove", Some(&acme.id), at(7)),
+            )
+            .await,
+    );
+}
+
+async fn members_paginate_by_email(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let elsewhere = tenant(store, "elsewhere").await;
+    let emails = [
+        "g@x.io", "B@x.io", "e@x.io", "a@x.io", "F@x.io", "c@x.io", "d@x.io",
+    ];
+    for email in emails {
+        account(store, email, Some((&acme, "user")), at(0)).await;
+    }
+    account(store, "outsider@x.io", Some((&elsewhere, "user")), at(0)).await;
+    account(store, "nobody@x.io", None, at(0)).await;
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let result = store
+            .list_members(&acme.id, &MemberFilter::default(), &page(3, after))
+            .await
+            .unwrap();
+        pages += 1;
+        seen.extend(
+            result
+                .items
+                .into_iter()
+                .map(|m| m.account.email.normalized()),
+        );
+        after = result.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = ["a", "b", "c", "d", "e", "f", "g"]
+        .iter()
+        .map(|l| format!("{l}@x.io"))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+async fn member_filters(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    // Created at 0 and never signed in.
+    account(store, "a_b@x.io", Some((&acme, "admin")), at(0)).await;
+    // Created at 0; "_" in the prefix below must not match this 'x'.
+    account(store, "axb@x.io", Some((&acme, "user")), at(0)).await;
+    // Created late, never signed in.
+    account(store, "fresh@x.io", Some((&acme, "user")), at(500)).await;
+    // Signed in long ago.
+    let old = account(store, "old@x.io", Some((&acme, "reader")), at(0)).await;
+    sign_in(store, &new_session(&old, &acme, at(10)), "old-refresh").await;
+    // Signed in recently.
+    let busy = account(store, "busy%@x.io", Some((&acme, "user")), at(0)).await;
+    sign_in(store, &new_session(&busy, &acme, at(900)), "busy-refresh").await;
+
+    let acme_id = &acme.id;
+    let list = |filter: MemberFilter| async move {
+        let mut emails: Vec<String> = store
+            .list_members(acme_id, &filter, &page(50, None))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|m| m.account.email.normalized())
+            .collect();
+        emails.sort();
+        emails
+    };
+    let prefix = |p: &str| MemberFilter {
+        email_prefix: Some(p.to_owned()),
+        ..MemberFilter::default()
+    };
+    assert_eq!(list(prefix("a_")).await, ["a_b@x.io"]);
+    assert_eq!(list(prefix("a")).await, ["a_b@x.io", "axb@x.io"]);
+    assert_eq!(list(prefix("busy%")).await, ["busy%@x.io"]);
+    assert_eq!(list(prefix("b%")).await, Vec::<String>::new());
+    assert_eq!(list(prefix("OLD")).await, ["old@x.io"]);
+    assert_eq!(list(prefix("zzz")).await, Vec::<String>::new());
+
+    let role = |r: &str| MemberFilter {
+        role: Some(RoleName::parse(r).unwrap()),
+        ..MemberFilter::default()
+    };
+    assert_eq!(
+        list(role("user")).await,
+        ["axb@x.io", "busy%@x.io", "fresh@x.io"]
+    );
+    assert_eq!(list(role("admin")).await, ["a_b@x.io"]);
+    assert_eq!(list(role("demo")).await, Vec::<String>::new());
+
+    let inactive = MemberFilter {
+        inactive_since: Some(at(100)),
+        ..MemberFilter::default()
+    };
+    assert_eq!(list(inactive).await, ["a_b@x.io", "axb@x.io", "old@x.io"]);
+
+    let combined = MemberFilter {
+        email_prefix: Some("a".into()),
+        role: Some(RoleName::user()),
+        inactive_since: Some(at(100)),
+    };
+    assert_eq!(list(combined).await, ["axb@x.io"]);
+}
+
+// ---- throttling ----------------------------------------------------------------------
+
+async fn throttle_counts_to_lock_and_sign_in_clears_it(store: &dyn Store) {
+    let policy = LockoutPolicy {
+        max_failures: 3,
+        lock_duration: Duration::minutes(15),
+        ..LockoutPolicy::default()
+    };
+    let key = "ada@example.com";
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        LoginThrottle::default()
+    );
+    let fail = |n: i64| event(actions::SIGN_IN, None, at(n));
+    let first = store
+        .record_login_failure(key, &policy, at(1), &fail(1))
+        .await
+        .unwrap();
+    assert_eq!(first.failures, 1);
+    assert_eq!(first.last_failure_at, Some(at(1)));
+    assert_eq!(first.locked_until, None);
+    store
+        .record_login_failure(key, &policy, at(2), &fail(2))
+        .await
+        .unwrap();
+    let locked = store
+        .record_login_failure(key, &policy, at(3), &fail(3))
+        .await
+        .unwrap();
+    assert_eq!(locked.failures, 3);
+    assert_eq!(locked.locked_until, Some(at(3) + Duration::minutes(15)));
+    assert_eq!(store.login_throttle(key).await.unwrap(), locked);
+    assert_eq!(
+        store.login_throttle("someone-else").await.unwrap(),
+        LoginThrottle::default()
+    );
+
+    // After the lock expires the count starts over.
+    let later = at(3) + Duration::minutes(15);
+    let restarted = store
+        .record_login_failure(key, &policy, later, &fail(1000))
+        .await
+        .unwrap();
+    assert_eq!(restarted.failures, 1);
+
+    // A successful sign-in clears the record for its key.
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, key, Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(2000));
+    store
+        .open_session(
+            &session,
+            "refresh",
+            at(3000),
+            key,
+            None,
+            &event(actions::SIGN_IN, Some(&acme.id), at(2000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        LoginThrottle::default()
+    );
+}
+
+async fn concurrent_failures(store: Arc<dyn Store>) {
+    let policy = LockoutPolicy {
+        max_failures: 100,
+        ..LockoutPolicy::default()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let store = store.clone();
+        let policy = policy.clone();
+        tasks.spawn(async move {
+            store
+                .record_login_failure(
+                    "racy",
+                    &policy,
+                    at(n),
+                    &event(actions::SIGN_IN, None, at(n)),
+                )
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(store.login_throttle("racy").await.unwrap().failures, 12);
+}
+
+// ---- sessions and refresh tokens -----------------------------------------------------
+
+async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let first = new_session(&ada, &acme, at(10));
+    store
+        .open_session(
+            &first,
+            "first-refresh",
+            at(100),
+            "ada@example.com",
+            Some("$argon2id$rehashed"),
+            &event(actions::SIGN_IN, Some(&acme.id), at(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.session(&first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.session(&SessionId::generate()).await.unwrap(), None);
+    let signed_in = store.account_by_id(&ada.id).await.unwrap().unwrap();
+    assert_eq!(signed_in.last_login_at, Some(at(10)));
+    assert_eq!(
+        store.password_hash(&ada.id).await.unwrap().as_deref(),
+        Some("$argon2id$rehashed")
+    );
+    assert_eq!(actions_logged(store, &acme.id).await[0], actions::SIGN_IN);
+
+    let second = new_session(&ada, &acme, at(20));
+    sign_in(store, &second, "second-refresh").await;
+    assert_eq!(
+        store.password_hash(&ada.id).await.unwrap().as_deref(),
+        Some("$argon2id$rehashed"),
+        "no rehash keeps the hash"
+    );
+    let mut short = new_session(&ada, &acme, at(30));
+    short.expires_at = at(40);
+    sign_in(store, &short, "short-refresh").await;
+
+    let listed = store
+        .list_sessions(&acme.id, &ada.id, at(35))
+        .await
+        .unwrap();
+    assert_eq!(listed, [short.clone(), second.clone(), first.clone()]);
+    let listed = store
+        .list_sessions(&acme.id, &ada.id, at(40))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        [second.clone(), first.clone()],
+        "expired sessions are not listed"
+    );
+    let other = tenant(store, "other").await;
+    assert!(
+        store
+            .list_sessions(&other.id, &ada.id, at(35))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.count_active_sessions(at(35)).await.unwrap(), 3);
+    assert_eq!(store.count_active_sessions(at(40)).await.unwrap(), 2);
+
+    // Revocations are logged under a tenant of their own so they can be counted.
+    let log = TenantId::generate();
+    let revoke = |id: SessionId, when: i64| {
+        let log = log.clone();
+        async move {
+            store
+                .revoke_session(
+                    &id,
+                    at(when),
+                    &event(actions::SESSION_REVOKE, Some(&log), at(when)),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(revoke(first.id.clone(), 50).await);
+    assert!(!revoke(first.id.clone(), 51).await, "already revoked");
+    assert!(!revoke(short.id.clone(), 52).await, "already expired");
+    assert!(!revoke(SessionId::generate(), 53).await, "unknown");
+    // Only the revocation that changed something is recorded.
+    assert_eq!(actions_logged(store, &log).await, [actions::SESSION_REVOKE]);
+    let revoked = store.session(&first.id).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(50)));
+    assert!(!revoked.is_active(at(50)));
+    assert_eq!(
+        store
+            .list_sessions(&acme.id, &ada.id, at(50))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&second)
+    );
+    assert_eq!(store.count_active_sessions(at(50)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                "first-refresh",
+                "after-revoke",
+                at(200),
+                Duration::MINUTE,
+                at(60)
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::SessionInactive
+    );
+}
+
+async fn refresh_rotation(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(0));
+    sign_in(store, &session, "r0").await; // r0 expires at 3600
+    let grace = Duration::seconds(30);
+
+    assert_eq!(
+        store
+            .rotate_refresh_token("never-issued", "x", at(99), grace, at(1))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+
+    let RotationOutcome::Rotated(rotated) = store
+        .rotate_refresh_token("r0", "r1", at(4000), grace, at(100))
+        .await
+        .unwrap()
+    else {
+        panic!("r0 should rotate");
+    };
+    assert_eq!(rotated.id, session.id);
+    assert_eq!(rotated.last_seen_at, at(100));
+    assert_eq!(
+        store.session(&session.id).await.unwrap(),
+        Some(rotated.clone())
+    );
+
+    // The client lost the answer and retries r0 within the grace period.
+    let retry = store
+        .rotate_refresh_token("r0", "r1b", at(4010), grace, at(120))
+        .await
+        .unwrap();
+    assert!(
+        matches!(retry, RotationOutcome::Rotated(ref s) if s.id == session.id),
+        "{retry:?}"
+    );
+    // Both replacements are live; r1 is used, r1b is left to expire.
+    let RotationOutcome::Rotated(_) = store
+        .rotate_refresh_token("r1", "r2", at(5000), grace, at(200))
+        .await
+        .unwrap()
+    else {
+        panic!("r1 should rotate");
+    };
+
+    // r2 outlives its idle lifetime (expires at 5000).
+    assert_eq!(
+        store
+            .rotate_refresh_token("r2", "r3", at(9000), grace, at(5000))
+            .await
+            .unwrap(),
+        RotationOutcome::Expired
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("r1b", "r3", at(9000), grace, at(4500))
+            .await
+            .unwrap(),
+        RotationOutcome::Expired
+    );
+
+    // The session itself ends after eight hours, whatever the token says.
+    let mut late = new_session(&ada, &acme, at(0));
+    late.expires_at = at(60);
+    sign_in(store, &late, "late0").await;
+    assert_eq!(
+        store
+            .rotate_refresh_token("late0", "late1", at(9000), grace, at(60))
+            .await
+            .unwrap(),
+        RotationOutcome::SessionInactive
+    );
+}
+
+async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(0));
+    sign_in(store, &session, "r0").await;
+    let grace = Duration::seconds(30);
+    let RotationOutcome::Rotated(_) = store
+        .rotate_refresh_token("r0", "r1", at(3000), grace, at(100))
+        .await
+        .unwrap()
+    else {
+        panic!("r0 should rotate");
+    };
+
+    // r0 comes back after the grace period: someone kept a copy.
+    let outcome = store
+        .rotate_refresh_token("r0", "evil", at(3000), grace, at(131))
+        .await
+        .unwrap();
+    let RotationOutcome::ReuseDetected(revoked) = outcome else {
+        panic!("expected reuse detection, got {outcome:?}");
+    };
+    assert_eq!(revoked.id, session.id);
+    assert_eq!(revoked.revoked_at, Some(at(131)));
+    assert_eq!(store.session(&session.id).await.unwrap(), Some(revoked));
+    // Neither the legitimate successor nor the replacement offered works any more.
+    for token in ["r1", "evil", "r0"] {
+        let outcome = store
+            .rotate_refresh_token(token, "x", at(3000), grace, at(140))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                outcome,
+                RotationOutcome::Unknown | RotationOutcome::SessionInactive
+            ),
+            "{token}: {outcome:?}"
+        );
+    }
+
+    let events = store
+        .list_audit(&acme.id, &page(500, None))
+        .await
+        .unwrap()
+        .items;
+    let reuse: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| e.action == actions::REFRESH_REUSE)
+        .collect();
+    assert_eq!(reuse.len(), 1, "{events:?}");
+    assert_eq!(reuse[0].tenant_id.as_ref(), Some(&acme.id));
+    assert_eq!(reuse[0].actor.as_ref(), Some(&ada.id));
+    assert_eq!(reuse[0].target.as_deref(), Some(session.id.as_str()));
+    assert_eq!(reuse[0].outcome, AuditOutcome::Failure);
+    assert_eq!(reuse[0].at, at(131));
+}
+
+async fn concurrent_rotations(store: Arc<dyn Store>) {
+    let acme = tenant(&*store, "acme").await;
+    let ada = account(&*store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    sign_in(&*store, &new_session(&ada, &acme, at(0)), "shared").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .rotate_refresh_token(
+                    "shared",
+                    &format!("next{n}"),
+                    at(900),
+                    Duration::MINUTE,
+                    at(10),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        let outcome = outcome.unwrap();
+        assert!(
+            matches!(outcome, RotationOutcome::Rotated(_)),
+            "{outcome:?}"
+        );
+    }
+}
+
+// ---- signing keys --------------------------------------------------------------------
+
+async fn signing_key_install_rotate_and_conflict(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    assert!(store.signing_keys(&acme.id).await.unwrap().is_empty());
+
+    let first = signing_key(&acme, at(1));
+    store
+        .install_signing_key(&first, false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signing_keys(&acme.id).await.unwrap(),
+        std::slice::from_ref(&first)
+    );
+    // Another tenant has its own active slot.
+    store
+        .install_signing_key(&signing_key(&other, at(1)), false, None)
+        .await
+        .unwrap();
+
+    let racing = signing_key(&acme, at(2));
+    let result = store.install_signing_key(&racing, false, None).await;
+    assert_eq!(conflict_on(result), ConflictOn::SigningKey);
+
+    let second = signing_key(&acme, at(3));
+    store
+        .install_signing_key(
+            &second,
+            true,
+            Some(&event(actions::KEY_ROTATE, Some(&acme.id), at(3))),
+        )
+        .await
+        .unwrap();
+    let previous = StoredSigningKey {
+        status: SigningKeyStatus::Previous,
+        ..first.clone()
+    };
+    assert_eq!(
+        store.signing_keys(&acme.id).await.unwrap(),
+        [second.clone(), previous]
+    );
+    assert_eq!(
+        actions_logged(store, &acme.id).await[0],
+        actions::KEY_ROTATE
+    );
+
+    let third = signing_key(&acme, at(4));
+    store.install_signing_key(&third, true, None).await.unwrap();
+    let keys = store.signing_keys(&acme.id).await.unwrap();
+    let summary: Vec<(SigningKeyId, SigningKeyStatus)> =
+        keys.into_iter().map(|k| (k.id, k.status)).collect();
+    assert_eq!(
+        summary,
+        [
+            (third.id.clone(), SigningKeyStatus::Active),
+            (second.id.clone(), SigningKeyStatus::Previous),
+        ],
+        "the first key is retired"
+    );
+    // No audit was asked for this time.
+    assert_eq!(
+        actions_logged(store, &acme.id)
+            .await
+            .iter()
+            .filter(|a| *a == actions::KEY_ROTATE)
+            .count(),
+        1
+    );
+    assert_not_found(
+        store
+            .install_signing_key(
+                &StoredSigningKey {
+                    tenant_id: TenantId::generate(),
+                    ..signing_key(&acme, at(5))
+                },
+                true,
+                None,
+            )
+            .await,
+    );
+}
+
+async fn racing_first_keys(store: Arc<dyn Store>) {
+    let acme = tenant(&*store, "acme").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let store = store.clone();
+        let key = signing_key(&acme, at(n));
+        tasks.spawn(async move { store.install_signing_key(&key, false, None).await });
+    }
+    let mut installed = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(()) => installed += 1,
+            Err(StoreError::Conflict(ConflictOn::SigningKey)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(installed, 1);
+    assert_eq!(store.signing_keys(&acme.id).await.unwrap().len(), 1);
+}
+
+// ---- audit ---------------------------------------------------------------------------
+
+async fn audit_paginates_newest_first(store: &dyn Store) {
+    let tenant_id = TenantId::generate();
+    let other = TenantId::generate();
+    // Seven events, several sharing a timestamp so the id breaks the tie.
+    let mut expected = Vec::new();
+    for (n, second) in [5, 1, 3, 3, 3, 7, 1].into_iter().enumerate() {
+        let mut e = event("test.event", Some(&tenant_id), at(second));
+        e.actor = Some(AccountId::generate());
+        e.target = Some(format!("target-{n}"));
+        e.outcome = if n % 2 == 0 {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Failure
+        };
+        e.detail = json!({ "n": n, "nested": { "list": [1, 2] } });
+        store.append_audit(&e).await.unwrap();
+        expected.push(e);
+    }
+    store
+        .append_audit(&event("test.event", Some(&other), at(4)))
+        .await
+        .unwrap();
+    store
+        .append_audit(&event("test.event", None, at(4)))
+        .await
+        .unwrap();
+    expected.sort_by(|a, b| (b.at, b.id.as_str()).cmp(&(a.at, a.id.as_str())));
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let result = store.list_audit(&tenant_id, &page(3, after)).await.unwrap();
+        pages += 1;
+        seen.extend(result.items);
+        after = result.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, expected);
+    let unique: HashSet<&str> = seen.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(unique.len(), 7);
+}
+
+async fn malformed_audit_cursor_is_rejected(store: &dyn Store) {
+    let tenant_id = TenantId::generate();
+    for bad in ["garbage", "12", "x.abc", "12.", ".abc", "1e3.abc"] {
+        let result = store
+            .list_audit(&tenant_id, &page(3, Some(bad.into())))
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::InvalidCursor)),
+            "{bad:?}: {result:?}"
+        );
+    }
+    // A well-formed cursor that matches nothing is simply past the end.
+    let result = store
+        .list_audit(&tenant_id, &page(3, Some("1700000000000.zzz".into())))
+        .await
+        .unwrap();
+    assert!(result.items.is_empty() && result.next.is_none());
+}
+
+// ---- schema --------------------------------------------------------------------------
+
+/// Both migration sets must produce the same tables, columns and named indexes.
+#[tokio::test]
+async fn migrations_agree_across_backends() {
+    let Some(url) = postgres_url() else { return };
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("schema.db");
+    SqliteStore::open(&path).await.unwrap().close().await;
+    let mut sqlite = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+    )
+    .await
+    .unwrap();
+    let sqlite_columns = names(
+        sqlx::query(
+            "SELECT m.name AS t, c.name AS n FROM sqlite_master m, pragma_table_info(m.name) c \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name <> '_sqlx_migrations'",
+        )
+        .fetch_all(&mut sqlite)
+        .await
+        .unwrap(),
+    );
+    let sqlite_indexes = names(
+        sqlx::query(
+            "SELECT tbl_name AS t, name AS n FROM sqlite_master \
+             WHERE type = 'index' AND sql IS NOT NULL",
+        )
+        .fetch_all(&mut sqlite)
+        .await
+        .unwrap(),
+    );
+    sqlite.close().await.unwrap();
+
+    let database = PgDatabase::create(&url).await;
+    let postgres = async {
+        PostgresStore::connect(&database.url).await?.close().await;
+        let mut conn = sqlx::PgConnection::connect(&database.url).await?;
+        let columns = sqlx::query(
+            "SELECT table_name::text AS t, column_name::text AS n FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        let indexes = sqlx::query(
+            "SELECT tablename::text AS t, indexname::text AS n FROM pg_indexes \
+             WHERE schemaname = 'public' AND indexname NOT LIKE '%\\_pkey'",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        conn.close().await?;
+        Ok::<_, Box<dyn std::error::Error>>((names(columns), names(indexes)))
+    }
+    .await;
+    database.drop().await;
+    let (postgres_columns, postgres_indexes) = postgres.unwrap();
+
+    assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
+    assert_eq!(sqlite_columns, postgres_columns);
+    assert_eq!(sqlite_indexes, postgres_indexes);
+}
+
+fn names<R: sqlx::Row>(rows: Vec<R>) -> BTreeSet<(String, String)>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| (row.get::<String, _>("t"), row.get::<String, _>("n")))
+        .collect()
+}
+
+#[test]
+fn database_urls_are_rewritten() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    assert_eq!(
+        with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+        "postgresql://u:p@h/x?sslmode=disable"
+    );
+}
