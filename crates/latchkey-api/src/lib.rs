@@ -218,6 +218,26 @@ wire! {
         pub created_at: OffsetDateTime,
     }
 
+    /// A public signing key as a JSON Web Key (RFC 7517).
+    pub struct Jwk {
+        pub kid: String,
+        /// Always `RSA`.
+        pub kty: String,
+        pub alg: String,
+        #[serde(rename = "use")]
+        pub key_use: String,
+        /// Base64url modulus.
+        pub n: String,
+        /// Base64url exponent.
+        pub e: String,
+    }
+
+    /// The keys that verify a tenant's tokens: the active key first, then the previous
+    /// one while a rotation's tokens may still be in use.
+    pub struct JwkSet {
+        pub keys: Vec<Jwk>,
+    }
+
     /// One policy rule a refused password broke.
     pub struct Violation {
         pub rule: String,

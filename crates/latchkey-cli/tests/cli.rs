@@ -54,11 +54,9 @@ fn start_server() -> Server {
         let mut sent = false;
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if !sent {
-                if let Some(url) = line.strip_prefix("latchkey listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
-                    sent = true;
-                }
+            if !sent && let Some(url) = line.strip_prefix("latchkey listening on ") {
+                let _ = tx.send(url.trim().to_owned());
+                sent = true;
             }
         }
     });

@@ -105,6 +105,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Account>;
     async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()>;
     /// Sets the password hash and revokes every session of the account except `keep`.
+    /// NotFound when the account does not exist.
     async fn set_password_hash(
         &self,
         id: &AccountId,
@@ -186,7 +187,9 @@ pub trait Store: Send + Sync + 'static {
         account: &AccountId,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Session>>;
-    /// Revokes a session and its refresh tokens; false when it was not active.
+    /// Revokes a session and with it its refresh tokens (presenting one then answers
+    /// [`RotationOutcome::SessionInactive`]). False, and nothing recorded, when the session
+    /// was unknown, already revoked or expired; `audit` is written only when it was active.
     async fn revoke_session(
         &self,
         id: &SessionId,
@@ -194,7 +197,10 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Exchanges the refresh token hashed as `presented` for `replacement`. Presenting a
-    /// token rotated more than `grace` ago revokes its session (reuse detection).
+    /// token rotated more than `grace` ago revokes its session and deletes its tokens
+    /// (reuse detection, recorded as a `session.refresh_reuse_detected` audit event);
+    /// within `grace` it is a client retry and gets a further replacement. On success the
+    /// session's `last_seen_at` becomes `now`.
     #[allow(clippy::too_many_arguments)]
     async fn rotate_refresh_token(
         &self,
@@ -207,7 +213,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- signing keys ----------------------------------------------------------------
 
-    /// The tenant's active and previous keys, newest first.
+    /// The tenant's active key first, then its previous key(s), newest first.
     async fn signing_keys(&self, tenant: &TenantId) -> StoreResult<Vec<StoredSigningKey>>;
     /// Installs `key` as the tenant's active key. With `rotate`, the current active key
     /// becomes previous and any older previous key is retired; without it, the insert

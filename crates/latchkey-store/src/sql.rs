@@ -98,9 +98,9 @@ macro_rules! impl_store {
                     mut session: Session,
                     now: OffsetDateTime,
                 ) -> StoreResult<Session> {
-                    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
-                        .bind(session.id.as_str())
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
                         .bind(millis(now))
+                        .bind(session.id.as_str())
                         .execute(conn)
                         .await?;
                     session.last_seen_at = stored(now);
@@ -218,13 +218,13 @@ macro_rules! impl_store {
                     .ok_or(StoreError::NotFound)?;
                     let tenant = rows::apply_tenant_patch(rows::tenant(&row)?, patch);
                     sqlx::query(
-                        "UPDATE tenants SET title = $2, metadata = $3, password_policy = $4 \
-                         WHERE id = $1",
+                        "UPDATE tenants SET title = $1, metadata = $2, password_policy = $3 \
+                         WHERE id = $4",
                     )
-                    .bind(id.as_str())
                     .bind(tenant.title.as_str())
                     .bind(to_json(&tenant.metadata)?)
                     .bind(to_json(&tenant.password_policy)?)
+                    .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
                     Self::insert_audit(&mut tx, audit).await?;
@@ -391,11 +391,10 @@ macro_rules! impl_store {
                     .ok_or(StoreError::NotFound)?;
                     let account = rows::apply_account_patch(rows::account(&row)?, patch);
                     sqlx::query(
-                        "UPDATE accounts SET email = $2, email_key = $3, username = $4, \
-                         username_key = $5, display_name = $6, custom_data = $7, disabled = $8 \
-                         WHERE id = $1",
+                        "UPDATE accounts SET email = $1, email_key = $2, username = $3, \
+                         username_key = $4, display_name = $5, custom_data = $6, disabled = $7 \
+                         WHERE id = $8",
                     )
-                    .bind(id.as_str())
                     .bind(account.email.as_str())
                     .bind(account.email.normalized())
                     .bind(account.username.as_ref().map(|u| u.as_str()))
@@ -403,6 +402,7 @@ macro_rules! impl_store {
                     .bind(account.display_name.as_deref())
                     .bind(to_json(&account.custom_data)?)
                     .bind(account.disabled)
+                    .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
                     Self::insert_audit(&mut tx, audit).await?;
@@ -434,9 +434,9 @@ macro_rules! impl_store {
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
                     let mut tx = self.writer().begin().await?;
-                    let updated = sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
-                        .bind(id.as_str())
+                    let updated = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
                         .bind(hash)
+                        .bind(id.as_str())
                         .execute(&mut *tx)
                         .await?;
                     if updated.rows_affected() == 0 {
@@ -445,12 +445,12 @@ macro_rules! impl_store {
                     // The revoked sessions' refresh tokens stay, unusable: rotation checks
                     // the session first and answers SessionInactive.
                     sqlx::query(
-                        "UPDATE sessions SET revoked_at = $2 \
-                         WHERE account_id = $1 AND revoked_at IS NULL \
+                        "UPDATE sessions SET revoked_at = $1 \
+                         WHERE account_id = $2 AND revoked_at IS NULL \
                          AND ($3 IS NULL OR id <> $3)",
                     )
-                    .bind(id.as_str())
                     .bind(millis(now))
+                    .bind(id.as_str())
                     .bind(keep.map(SessionId::as_str))
                     .execute(&mut *tx)
                     .await?;
@@ -527,12 +527,12 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     sqlx::query(
-                        "UPDATE sessions SET revoked_at = $3 \
-                         WHERE tenant_id = $1 AND account_id = $2 AND revoked_at IS NULL",
+                        "UPDATE sessions SET revoked_at = $1 \
+                         WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL",
                     )
+                    .bind(millis(now))
                     .bind(tenant.as_str())
                     .bind(account.as_str())
-                    .bind(millis(now))
                     .execute(&mut *tx)
                     .await?;
                     Self::insert_audit(&mut tx, audit).await?;
@@ -623,13 +623,13 @@ macro_rules! impl_store {
                     let next = policy.record_failure(&rows::throttle(&row)?, stored(now));
                     sqlx::query(
                         "UPDATE login_throttles \
-                         SET failures = $2, last_failure_at = $3, locked_until = $4 \
-                         WHERE login_key = $1",
+                         SET failures = $1, last_failure_at = $2, locked_until = $3 \
+                         WHERE login_key = $4",
                     )
-                    .bind(key)
                     .bind(i64::from(next.failures))
                     .bind(next.last_failure_at.map(millis))
                     .bind(next.locked_until.map(millis))
+                    .bind(key)
                     .execute(&mut *tx)
                     .await?;
                     Self::insert_audit(&mut tx, audit).await?;
@@ -657,12 +657,12 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     let updated = sqlx::query(
-                        "UPDATE accounts SET last_login_at = $2, \
-                         password_hash = COALESCE($3, password_hash) WHERE id = $1",
+                        "UPDATE accounts SET last_login_at = $1, \
+                         password_hash = COALESCE($2, password_hash) WHERE id = $3",
                     )
-                    .bind(session.account_id.as_str())
                     .bind(millis(session.created_at))
                     .bind(rehash)
+                    .bind(session.account_id.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if updated.rows_affected() == 0 {
@@ -746,11 +746,11 @@ macro_rules! impl_store {
                 ) -> StoreResult<bool> {
                     let mut tx = self.writer().begin().await?;
                     let revoked = sqlx::query(
-                        "UPDATE sessions SET revoked_at = $2 \
-                         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+                        "UPDATE sessions SET revoked_at = $1 \
+                         WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
                     )
-                    .bind(id.as_str())
                     .bind(millis(now))
+                    .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if revoked.rows_affected() == 0 {
@@ -812,9 +812,9 @@ macro_rules! impl_store {
                         }
                         // A spent token came back: someone holds a copy. End the session
                         // for every holder.
-                        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
-                            .bind(session_id.as_str())
+                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
                             .bind(millis(now))
+                            .bind(session_id.as_str())
                             .execute(&mut *tx)
                             .await?;
                         sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
@@ -839,9 +839,9 @@ macro_rules! impl_store {
                     if token.time("expires_at")? <= now {
                         return Ok(RotationOutcome::Expired);
                     }
-                    sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1")
-                        .bind(presented)
+                    sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
                         .bind(millis(now))
+                        .bind(presented)
                         .execute(&mut *tx)
                         .await?;
                     Self::insert_refresh_token(
@@ -863,7 +863,7 @@ macro_rules! impl_store {
                     sqlx::query(
                         "SELECT * FROM signing_keys \
                          WHERE tenant_id = $1 AND status IN ('active', 'previous') \
-                         ORDER BY created_at DESC, id DESC",
+                         ORDER BY CASE status WHEN 'active' THEN 0 ELSE 1 END, created_at DESC, id DESC",
                     )
                     .bind(tenant.as_str())
                     .fetch_all(self.reader())
@@ -961,3 +961,36 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    /// Every string literal in this file that holds SQL must introduce its placeholders in
+    /// numeric order (`$1` before `$2`…), the rule that keeps positional binding and SQLite's
+    /// named `$N` parameters in agreement.
+    #[test]
+    fn placeholders_first_appear_in_numeric_order() {
+        let source: String = include_str!("sql.rs")
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut checked = 0;
+        for literal in source.split('"').skip(1).step_by(2) {
+            let mut seen: Vec<u32> = Vec::new();
+            for (_, rest) in literal
+                .match_indices('$')
+                .map(|(i, _)| literal.split_at(i + 1))
+            {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(n) = digits.parse::<u32>()
+                    && !seen.contains(&n)
+                {
+                    assert_eq!(n as usize, seen.len() + 1, "in {literal:?}");
+                    seen.push(n);
+                }
+            }
+            checked += usize::from(!seen.is_empty());
+        }
+        assert!(checked > 40, "only {checked} statements found");
+    }
+}

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tenants/{tenant}/keys/rotate", post(tenants::rotate_keys))
         .route("/tenants/{tenant}/audit", get(tenants::audit))
+        .route("/tenants/{tenant}/jwks.json", get(tenants::jwks))
         .route(
             "/tenants/{tenant}/users",
             get(users::list).post(users::create),

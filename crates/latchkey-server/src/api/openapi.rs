@@ -13,7 +13,7 @@ use super::{me, ops, session, tenants, users};
         session::sign_in, session::refresh, session::sign_out,
         me::me, me::change_password,
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
-        tenants::rotate_keys, tenants::audit,
+        tenants::rotate_keys, tenants::audit, tenants::jwks,
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session,
         ops::healthz, ops::readyz, ops::metrics,

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latchkey_api::{
-    AuditEventView, CreateTenantRequest, Page, PageQuery, Problem, SigningKeyView, TenantView,
-    UpdateTenantRequest,
+    AuditEventView, CreateTenantRequest, Jwk, JwkSet, Page, PageQuery, Problem, SigningKeyView,
+    TenantView, UpdateTenantRequest,
 };
 
 use latchkey_core::PageRequest;
@@ -161,4 +161,31 @@ pub async fn audit(
         .audit_log(&caller, &tenant, PageRequest::new(query.limit, query.after))
         .await?;
     Ok(Json(views::page(page, views::audit_event)))
+}
+
+/// The tenant's public signing keys (no authentication: resource servers fetch this).
+#[utoipa::path(
+    get, path = "/api/v1/tenants/{tenant}/jwks.json", tag = "tenants",
+    params(("tenant" = String, Path, description = "Tenant domain")),
+    responses((status = 200, body = JwkSet), (status = 404, body = Problem))
+)]
+pub async fn jwks(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<JwkSet>> {
+    let tenant = state.tenant_by_domain(&tenant).await?;
+    let keys = state.published_keys(&tenant.id).await?;
+    Ok(Json(JwkSet {
+        keys: keys
+            .iter()
+            .map(|key| Jwk {
+                kid: key.kid.to_string(),
+                kty: "RSA".to_owned(),
+                alg: key.algorithm.to_owned(),
+                key_use: "sig".to_owned(),
+                n: key.n.clone(),
+                e: key.e.clone(),
+            })
+            .collect(),
+    }))
 }

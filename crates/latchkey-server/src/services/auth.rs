@@ -61,6 +61,15 @@ impl Services {
         let now = self.clock.now();
         let throttle = self.store.login_throttle(&throttle_key).await?;
         if let ThrottleDecision::Wait(wait) = self.lockout.decide(&throttle, now) {
+            let event = self.audit_event(
+                Some(&tenant.id),
+                found.as_ref().map(|c| &c.account.id),
+                actions::SIGN_IN,
+                Some(request.login.chars().take(254).collect()),
+                AuditOutcome::Failure,
+                json!({"reason": "throttled", "ip": request.ip_address}),
+            );
+            self.store.append_audit(&event).await?;
             self.metrics.sign_in(false);
             return Err(ServiceError::TooManyAttempts {
                 retry_after_seconds: wait.whole_seconds().max(1),

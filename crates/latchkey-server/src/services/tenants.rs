@@ -163,6 +163,14 @@ impl Services {
         Ok(self.keys.rotate(&tenant.id, &event).await?)
     }
 
+    /// The keys that verify the tenant's tokens (public information).
+    pub async fn published_keys(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<Arc<LoadedKey>>, ServiceError> {
+        Ok(self.keys.published(tenant).await?)
+    }
+
     pub async fn audit_log(
         &self,
         caller: &Caller,

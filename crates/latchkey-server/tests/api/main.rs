@@ -811,6 +811,59 @@ async fn key_rotation_keeps_old_tokens_valid(app: TestApp) {
     .unwrap();
     assert_eq!(header["kid"], kid);
     assert_eq!(header["alg"], "RS256");
+
+    // The JWKS publishes both keys, new first, and verifies both tokens.
+    let jwks = app
+        .call(Method::GET, "/api/v1/tenants/default/jwks.json", None, None)
+        .await;
+    assert_eq!(jwks.status, StatusCode::OK, "{}", jwks.body);
+    let keys = jwks.body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"], kid);
+    for (token, expected_key) in [(&fresh, &keys[0]), (&admin, &keys[1])] {
+        assert_eq!(keys_kid(token), expected_key["kid"].as_str().unwrap());
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
+            expected_key["n"].as_str().unwrap(),
+            expected_key["e"].as_str().unwrap(),
+        )
+        .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&["latchkey"]);
+        validation.leeway = 3600;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &decoding, &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["tenant"], "default");
+        assert!(claims["iss"].as_str().unwrap().ends_with("/realms/default"));
+    }
+    // A second rotation retires the oldest key: only two are ever published.
+    let again = app
+        .call(
+            Method::POST,
+            "/api/v1/tenants/default/keys/rotate",
+            Some(&fresh),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    let jwks = app
+        .call(Method::GET, "/api/v1/tenants/default/jwks.json", None, None)
+        .await;
+    let kids: Vec<_> = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(kids, vec![again.body["kid"].clone(), json!(kid)]);
+    let stale = app
+        .call(Method::GET, "/api/v1/me", Some(&admin), None)
+        .await;
+    assert_problem(&stale, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+fn keys_kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
 async fn own_password_change_keeps_only_this_session(app: TestApp) {
