@@ -11,6 +11,7 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{

@@ -20,82 +20,21 @@ use latchkey_core::{
     LoginThrottle, NewAccount, NewTenant, PageRequest, PasswordPolicy, RoleName, Session,
     SessionId, SigningKeyId, Tenant, TenantDomain, TenantId, TenantMetadata, TenantPatch, Username,
 };
+use latchkey_store::testing::{self, TestDatabase};
 use latchkey_store::{
     ConflictOn, MemberFilter, PostgresStore, RotationOutcome, SigningKeyStatus, SqliteStore, Store,
     StoreError, StoredSigningKey,
 };
 use serde_json::json;
-use sqlx::{Connection as _, Executor as _};
+use sqlx::Connection as _;
 use time::{Duration, OffsetDateTime};
 
 // ---- harness -------------------------------------------------------------------------
 
-const POSTGRES_URL_VAR: &str = "LATCHKEY_TEST_POSTGRES_URL";
-
-/// The PostgreSQL server to test against, if any.
+/// The PostgreSQL server to test against, if any (loud skip, or failure under
+/// `LATCHKEY_REQUIRE_ALL=1`).
 fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("LATCHKEY_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("LATCHKEY_REQUIRE_ALL=1 but {POSTGRES_URL_VAR} is not set");
-            }
-            eprintln!(
-                "!!!! PostgreSQL conformance SKIPPED: set {POSTGRES_URL_VAR} \
-                 (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run it !!!!"
-            );
-            None
-        }
-    }
-}
-
-/// A throwaway database on the PostgreSQL server.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> Self {
-        let suffix = latchkey_core::id::random_id()
-            .to_lowercase()
-            .replace('-', "_");
-        let name = format!("latchkey_test_{suffix}");
-        let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        Self {
-            admin_url: admin_url.to_owned(),
-            url: with_database(admin_url, &name),
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-    }
-}
-
-/// `url` with its database (the path) replaced by `name`, query string kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..authority_end])
+    testing::postgres_url("conformance suite").unwrap_or_else(|message| panic!("{message}"))
 }
 
 /// Runs `case` against every available backend. The case runs in its own task so that a
@@ -119,7 +58,7 @@ where
     }
 
     let Some(url) = postgres_url() else { return };
-    let database = PgDatabase::create(&url).await;
+    let database = TestDatabase::create(&url).await.unwrap();
     let outcome = match PostgresStore::connect(&database.url).await {
         Ok(postgres) => {
             let postgres = Arc::new(postgres);
@@ -128,11 +67,11 @@ where
             outcome
         }
         Err(error) => {
-            database.drop().await;
+            drop(database);
             panic!("connecting to PostgreSQL: {error:?}");
         }
     };
-    database.drop().await;
+    drop(database);
     if let Err(error) = outcome {
         eprintln!("conformance case FAILED on postgres");
         std::panic::resume_unwind(error.into_panic());
@@ -1679,7 +1618,7 @@ async fn migrations_agree_across_backends() {
     );
     sqlite.close().await.unwrap();
 
-    let database = PgDatabase::create(&url).await;
+    let database = TestDatabase::create(&url).await.unwrap();
     let postgres = async {
         PostgresStore::connect(&database.url).await?.close().await;
         let mut conn = sqlx::PgConnection::connect(&database.url).await?;
@@ -1699,7 +1638,7 @@ async fn migrations_agree_across_backends() {
         Ok::<_, Box<dyn std::error::Error>>((names(columns), names(indexes)))
     }
     .await;
-    database.drop().await;
+    drop(database);
     let (postgres_columns, postgres_indexes) = postgres.unwrap();
 
     assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
@@ -1715,17 +1654,4 @@ where
     rows.iter()
         .map(|row| (row.get::<String, _>("t"), row.get::<String, _>("n")))
         .collect()
-}
-
-#[test]
-fn database_urls_are_rewritten() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-    assert_eq!(
-        with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
-        "postgresql://u:p@h/x?sslmode=disable"
-    );
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use latchkey_core::clock::ManualClock;
 use latchkey_server::Server;
 use latchkey_server::config::{Config, Overrides};
+use latchkey_store::testing::{self, TestDatabase};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -21,82 +22,9 @@ pub enum Backend {
     Postgres,
 }
 
-/// A PostgreSQL database made for one test and dropped after it.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl PostgresDatabase {
-    async fn create(admin_url: &str) -> (Self, String) {
-        use sqlx::Connection as _;
-        let name = format!(
-            "latchkey_api_{}",
-            latchkey_core::id::random_id()
-                .to_lowercase()
-                .replace('-', "_")
-        );
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let url = match admin_url.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("LATCHKEY_TEST_POSTGRES_URL needs a database path"),
-        };
-        (
-            Self {
-                admin_url: admin_url.to_owned(),
-                name,
-            },
-            url,
-        )
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // Drop runs outside async; a short-lived runtime on its own thread does the DROP.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(runtime) = runtime {
-                runtime.block_on(async {
-                    use sqlx::Connection as _;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
-            }
-        })
-        .join();
-    }
-}
-
 /// The PostgreSQL URL tests use, or `None` (loudly) when it is not configured.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("LATCHKEY_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("LATCHKEY_REQUIRE_ALL=1 but LATCHKEY_TEST_POSTGRES_URL is not set");
-            }
-            eprintln!(
-                "!!! SKIPPED: PostgreSQL API tests (set LATCHKEY_TEST_POSTGRES_URL to run them)"
-            );
-            None
-        }
-    }
+    testing::postgres_url("API tests").unwrap_or_else(|message| panic!("{message}"))
 }
 
 pub struct TestApp {
@@ -105,7 +33,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     _data_dir: tempfile::TempDir,
-    _database: Option<PostgresDatabase>,
+    _database: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -131,8 +59,11 @@ impl TestApp {
             Backend::Sqlite => (None, None),
             Backend::Postgres => {
                 let admin_url = postgres_url()?;
-                let (db, url) = PostgresDatabase::create(&admin_url).await;
-                (Some(db), Some(url))
+                let database = TestDatabase::create(&admin_url)
+                    .await
+                    .expect("create test database");
+                let url = database.url.clone();
+                (Some(database), Some(url))
             }
         };
         let env = |name: &str| match name {
