@@ -70,6 +70,7 @@ wire! {
         pub max_length: usize,
     }
 
+    #[serde(deny_unknown_fields)]
     pub struct TenantMetadataView {
         #[serde(default)]
         pub tier: Option<String>,
@@ -268,7 +269,7 @@ wire! {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// Pass as `after` to fetch the next page; absent on the last page.
+    /// Pass as `after` to fetch the next page; `null` on the last page.
     #[serde(default)]
     pub next: Option<String>,
 }

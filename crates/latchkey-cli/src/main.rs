@@ -70,7 +70,7 @@ async fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", error_line(&err));
+            output::stderr(format_args!("error: {}", error_line(&err)));
             ExitCode::FAILURE
         }
     }
@@ -124,12 +124,13 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         .collect::<Vec<_>>()
         .join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    eprintln!("error: {message} (see --help)");
+    output::stderr(format_args!("error: {message} (see --help)"));
     ExitCode::from(2)
 }
 
 /// The error chain on one line; for API errors with it, the broken password rules and the
-/// correlation id too.
+/// correlation id too. The problem's title, detail and rules come from the server: control
+/// characters are escaped so that they cannot drive the terminal (or add lines).
 fn error_line(err: &anyhow::Error) -> String {
     let mut line = format!("{err:#}");
     if let Some(problem) = err
@@ -147,16 +148,138 @@ fn error_line(err: &anyhow::Error) -> String {
         if !rules.is_empty() {
             line.push_str(&format!(" ({})", rules.join("; ")));
         }
-        if let Some(id) = &problem.correlation_id {
+        // Unless the detail already quotes it.
+        if let Some(id) = problem
+            .correlation_id
+            .as_deref()
+            .filter(|id| !id.is_empty() && !line.contains(id))
+        {
             line.push_str(&format!(" [correlation id {id}]"));
         }
     }
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
+    output::clean(&line.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// Whether the command failed because stdout was closed early (`latchkey … | head -1`):
+/// that is the reader's choice, not a failure. The `io::Error` may sit anywhere in the
+/// chain, and wrapped: serde_json keeps it inside its own error (and its `source()` skips
+/// it), a custom `io::Error` keeps it as its payload.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    err.chain().any(caused_by_broken_pipe)
+}
+
+fn caused_by_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        return io.kind() == BrokenPipe
+            || io
+                .get_ref()
+                .is_some_and(|inner| caused_by_broken_pipe(inner));
+    }
+    if let Some(json) = err.downcast_ref::<serde_json::Error>() {
+        return json.io_error_kind() == Some(BrokenPipe);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::io::{self, Write};
+
+    use anyhow::Context as _;
+
+    use super::*;
+
+    /// A stdout whose reader has gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn recognises_a_closed_stdout_however_wrapped() {
+        let table = writeln!(ClosedPipe, "ID  EMAIL").unwrap_err();
+        assert!(is_broken_pipe(&anyhow::Error::from(table)));
+        let json = serde_json::to_writer_pretty(ClosedPipe, &[1, 2, 3]).unwrap_err();
+        assert!(is_broken_pipe(&anyhow::Error::from(json)));
+        let json = serde_json::to_writer(ClosedPipe, "x").unwrap_err();
+        assert!(is_broken_pipe(
+            &Err::<(), _>(json).context("printing").unwrap_err()
+        ));
+        let custom = io::Error::other(serde_json::to_writer(ClosedPipe, "x").unwrap_err());
+        assert!(is_broken_pipe(&anyhow::Error::from(custom)));
+    }
+
+    #[test]
+    fn other_errors_are_not_a_broken_pipe() {
+        assert!(!is_broken_pipe(&anyhow::anyhow!("Broken pipe")));
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        assert!(!is_broken_pipe(&anyhow::Error::from(denied)));
+        let syntax = serde_json::from_str::<u32>("x").unwrap_err();
+        assert!(!is_broken_pipe(&anyhow::Error::from(syntax)));
+    }
+
+    fn api_error(status: u16, problem: &str) -> anyhow::Error {
+        latchkey_client::Error::Api {
+            status,
+            problem: Box::new(serde_json::from_str(problem).unwrap()),
+        }
+        .into()
+    }
+
+    #[test]
+    fn shows_the_correlation_id_once() {
+        let err = api_error(
+            500,
+            r#"{"type":"https://latchkey.dev/problems/internal-error","title":"Internal Server Error","status":500,"detail":"the server failed to handle the request","code":"internal_error","correlation_id":"c0ffee42"}"#,
+        );
+        assert_eq!(
+            error_line(&err),
+            "internal_error: the server failed to handle the request [correlation id c0ffee42]"
+        );
+        let quoted = api_error(
+            500,
+            r#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"failed (correlation id c0ffee42)","code":"internal_error","correlation_id":"c0ffee42"}"#,
+        );
+        assert_eq!(
+            error_line(&quoted),
+            "internal_error: failed (correlation id c0ffee42)"
+        );
+    }
+
+    #[test]
+    fn escapes_control_characters_from_the_server() {
+        let err = api_error(
+            400,
+            r#"{"type":"about:blank","title":"Bad\u001b]0;pwned\u0007","status":400,"detail":"bad\u001b[2J\r\nnews","code":"weak_password","violations":[{"rule":"common","message":"rule\u001b[31m"}]}"#,
+        );
+        let line = error_line(&err);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert_eq!(line, "weak_password: bad\\u{1b}[2J news (rule\\u{1b}[31m)");
+        // Without a detail, the title is shown, escaped too.
+        let err = api_error(
+            404,
+            r#"{"type":"about:blank","title":"Not\u001b[31m found","status":404,"code":"not_found"}"#,
+        );
+        assert_eq!(error_line(&err), "not_found: Not\\u{1b}[31m found");
+    }
+
+    #[test]
+    fn lists_broken_password_rules_the_detail_does_not_state() {
+        let err = api_error(
+            400,
+            r#"{"type":"https://latchkey.dev/problems/weak-password","title":"Bad Request","status":400,"detail":"password must be at least 12 characters long","code":"weak_password","violations":[{"rule":"too_short","message":"password must be at least 12 characters long"},{"rule":"common","message":"password is on the list of commonly used passwords"}]}"#,
+        );
+        assert_eq!(
+            error_line(&err),
+            "weak_password: password must be at least 12 characters long (password is on the list of commonly used passwords)"
+        );
+    }
 }

@@ -120,8 +120,13 @@ pub fn yes_no(value: bool) -> String {
     if value { "yes" } else { "no" }.to_owned()
 }
 
+/// One line on stderr. Unlike `eprintln!`, does not panic when stderr is closed.
+pub fn stderr(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Escapes control characters so that server data cannot drive the terminal.
-fn clean(text: &str) -> String {
+pub fn clean(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_owned();
     }

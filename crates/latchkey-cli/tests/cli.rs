@@ -350,6 +350,170 @@ fn refreshed_tokens_are_written_back() {
     ok_json(config, &["whoami"], None);
 }
 
+/// Runs `latchkey ARGS` with a stdout whose reader is already gone, as in
+/// `latchkey … | head -0`.
+fn latchkey_into_closed_pipe(config: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(BIN)
+        .args(args)
+        .env("LATCHKEY_CONFIG_DIR", config)
+        .env_remove("LATCHKEY_SERVER")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    for args in [
+        &["users", "list"][..],
+        &["users", "list", "--json"],
+        &["whoami"],
+        &["whoami", "--json"],
+    ] {
+        let out = latchkey_into_closed_pipe(config, args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+    }
+    // The session survived all that.
+    ok_json(config, &["whoami"], None);
+}
+
+#[test]
+fn concurrent_commands_take_turns_with_the_session() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let path = config.join("session.json");
+    // An expired access token: every command that does not wait for the one before it
+    // would refresh with the same refresh token, and all but the first would be refused.
+    let mut stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let old_refresh = stored["refresh_token"].as_str().unwrap().to_owned();
+    stored["access_expires_at"] = Value::from(0);
+    std::fs::write(&path, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let children: Vec<Child> = (0..4)
+        .map(|i| {
+            let args: &[&str] = if i % 2 == 0 {
+                &["whoami", "--json"]
+            } else {
+                &["users", "list", "--json"]
+            };
+            Command::new(BIN)
+                .args(args)
+                .env("LATCHKEY_CONFIG_DIR", config)
+                .env_remove("LATCHKEY_SERVER")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "");
+        let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    // One refresh rotated the token, and the stored session still works.
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_ne!(after["refresh_token"].as_str().unwrap(), old_refresh);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let me = ok_json(config, &["whoami"], None);
+    assert_eq!(me["account"]["email"], ADMIN_EMAIL);
+    // The lock file stays; nothing else is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(config)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["session.json", "session.lock"]);
+}
+
+#[test]
+fn permissions_of_the_config_dir_and_session_file_are_enforced() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("latchkey");
+    std::fs::create_dir(&config).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = latchkey(
+        &config,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--user",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A loopback server: no warning about plain http.
+    assert_eq!(text(&out.stderr), "");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&config), 0o700);
+    let session = config.join("session.json");
+    assert_eq!(mode(&session), 0o600);
+
+    // A session file others may read is refused, and left for the user to judge.
+    std::fs::set_permissions(&session, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = fails(&config, &["whoami"], None);
+    assert!(err.contains("accessible by other users"), "{err}");
+    assert!(err.contains("latchkey login"), "{err}");
+    assert_eq!(mode(&session), 0o644);
+    std::fs::set_permissions(&session, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // A directory loosened later is tightened again by the next command.
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o775)).unwrap();
+    ok_json(&config, &["whoami"], None);
+    assert_eq!(mode(&config), 0o700);
+}
+
+#[test]
+fn plain_http_to_another_host_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    // 0.0.0.0 is not loopback; nothing listens on port 9, so the sign-in itself fails.
+    let out = latchkey(
+        dir.path(),
+        &[
+            "login",
+            "--server",
+            "http://0.0.0.0:9",
+            "--user",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("whatever-password\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("warning: http://0.0.0.0:9/ ") && lines[0].contains("unencrypted"),
+        "{stderr}"
+    );
+    assert!(lines[1].starts_with("error: transport error"), "{stderr}");
+}
+
 #[test]
 fn usage_and_input_errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();

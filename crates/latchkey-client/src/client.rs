@@ -76,6 +76,13 @@ impl Client {
         self.base.as_str()
     }
 
+    /// Whether requests go unencrypted (`http://`) to a host other than this machine
+    /// (`localhost`, `127.0.0.0/8` or `::1`): passwords and tokens would cross the network
+    /// in clear.
+    pub fn is_cleartext_remote(&self) -> bool {
+        self.base.scheme() == "http" && !is_loopback_host(&self.base)
+    }
+
     /// The current session (with the newest tokens), if signed in.
     pub async fn session(&self) -> Option<Session> {
         self.session.lock().await.clone()
@@ -275,6 +282,26 @@ fn parse_base_url(base_url: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// `localhost`, an address in `127.0.0.0/8`, or `::1` (also written as `::ffff:127.x.y.z`).
+fn is_loopback_host(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    // The URL parser has already normalised the host: lower case, IPv4 in dotted decimal,
+    // IPv6 in brackets.
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Result<Url, Error> {
     if let Some(bad) = segments
         .iter()
@@ -336,6 +363,33 @@ mod tests {
         for bad in ["", ".", ".."] {
             let err = endpoint(&base("http://h"), &["tenants", bad]).unwrap_err();
             assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn tells_cleartext_remote_servers() {
+        let remote = |u: &str| Client::new(u).unwrap().is_cleartext_remote();
+        for local in [
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3/",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]/",
+            "https://idp.example.com",
+            "https://203.0.113.7",
+        ] {
+            assert!(!remote(local), "{local}");
+        }
+        for far in [
+            "http://idp.example.com",
+            "http://203.0.113.7:8080",
+            "http://0.0.0.0:8080",
+            "http://[2001:db8::1]/",
+            "http://localhost.example.com",
+            "http://128.0.0.1",
+        ] {
+            assert!(remote(far), "{far}");
         }
     }
 

@@ -176,9 +176,35 @@ mod tests {
 
     #[test]
     fn keeps_violations() {
-        let body = br#"{"type":"about:blank","title":"Weak password","status":422,"code":"weak_password","violations":[{"rule":"min_length","message":"too short"}]}"#;
-        let err = api_error(422, body);
-        assert_eq!(err.problem().unwrap().violations.len(), 1);
+        // What the server answers for a weak password: 400, the rules' messages joined as
+        // the detail, and one violation per broken rule.
+        let body = br#"{"type":"https://latchkey.dev/problems/weak-password","title":"Bad Request","status":400,"detail":"password must be at least 12 characters long; password is on the list of commonly used passwords","code":"weak_password","violations":[{"rule":"too_short","message":"password must be at least 12 characters long"},{"rule":"common","message":"password is on the list of commonly used passwords"}]}"#;
+        let err = api_error(400, body);
+        assert_eq!(err.status(), Some(400));
+        assert_eq!(err.code(), Some("weak_password"));
+        let rules: Vec<&str> = err
+            .problem()
+            .unwrap()
+            .violations
+            .iter()
+            .map(|v| v.rule.as_str())
+            .collect();
+        assert_eq!(rules, vec!["too_short", "common"]);
+        assert_eq!(
+            err.to_string(),
+            "weak_password: password must be at least 12 characters long; password is on the list of commonly used passwords"
+        );
+    }
+
+    #[test]
+    fn keeps_the_correlation_id_of_server_errors() {
+        let body = br#"{"type":"https://latchkey.dev/problems/internal-error","title":"Internal Server Error","status":500,"detail":"the server failed to handle the request","code":"internal_error","correlation_id":"c0ffee"}"#;
+        let err = api_error(500, body);
+        assert_eq!(err.code(), Some("internal_error"));
+        assert_eq!(
+            err.problem().unwrap().correlation_id.as_deref(),
+            Some("c0ffee")
+        );
     }
 
     #[test]

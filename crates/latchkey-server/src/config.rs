@@ -177,6 +177,22 @@ impl Config {
         };
 
         let encryption_key = pick(None, "LATCHKEY_ENCRYPTION_KEY", file.encryption_key);
+        if database_url.is_some() && encryption_key.is_none() {
+            // A key file would differ per node, and one node could not open the signing
+            // keys another sealed.
+            return Err(invalid(
+                "encryption_key",
+                "set LATCHKEY_ENCRYPTION_KEY (base64 of 32 bytes, the same on every node) when using PostgreSQL",
+            ));
+        }
+        if let Some(key) = &encryption_key
+            && crate::crypto::Sealer::from_base64(key).is_err()
+        {
+            return Err(invalid(
+                "encryption_key",
+                "must be base64 of exactly 32 bytes",
+            ));
+        }
         let admin_email = pick(None, "LATCHKEY_ADMIN_EMAIL", file.admin_email)
             .unwrap_or_else(|| "admin@example.com".to_owned());
         if latchkey_core::Email::parse(&admin_email).is_err() {
@@ -295,6 +311,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.setting, "database_url");
+        let error = load(
+            Overrides::default(),
+            &[("LATCHKEY_DATABASE_URL", "postgres://db/latchkey")],
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "encryption_key");
+        let error = load(
+            Overrides::default(),
+            &[("LATCHKEY_ENCRYPTION_KEY", "c2hvcnQ=")],
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "encryption_key");
         let error = load(Overrides::default(), &[("LATCHKEY_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(error.setting, "log_format");
         let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use crate::crypto::Sealer;
 
 const CACHE_TTL: Duration = Duration::from_secs(30);
+const MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 const RSA_BITS: usize = 2048;
 const ALGORITHM: &str = "RS256";
 
@@ -105,8 +106,11 @@ impl KeyService {
         }
         let kid = header.kid.ok_or(KeyError::InvalidToken)?;
         let mut keys = self.cached(tenant, false).await?;
-        if !keys.keys.iter().any(|k| k.kid.as_str() == kid) {
-            // Another node may have rotated since we cached.
+        if !keys.keys.iter().any(|k| k.kid.as_str() == kid)
+            && keys.loaded_at.elapsed() >= MIN_RELOAD_INTERVAL
+        {
+            // Another node may have rotated since we cached. Tokens with made-up key ids
+            // cost at most one store read per tenant per interval.
             keys = self.cached(tenant, true).await?;
         }
         let key = keys

@@ -37,7 +37,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     /// A real hash of a random password, verified against when the account is unknown
     /// so that an unknown login costs exactly what a wrong password costs.
     dummy_hash: String,
@@ -58,7 +58,7 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                slots: Semaphore::new(slots),
+                slots: Arc::new(Semaphore::new(slots)),
                 dummy_hash,
             }),
         })
@@ -107,15 +107,20 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _slot = self
-            .inner
-            .slots
-            .acquire()
+        let slot = Arc::clone(&self.inner.slots)
+            .acquire_owned()
             .await
             .map_err(|_| HashError::Cancelled)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| HashError::Cancelled)
+        // The permit travels with the work: if the request is dropped (client gone), the
+        // hash still runs to its end and only then frees its slot, so no more than one
+        // hash per core is ever in memory.
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(slot);
+            result
+        })
+        .await
+        .map_err(|_| HashError::Cancelled)
     }
 }
 

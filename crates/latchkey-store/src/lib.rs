@@ -15,8 +15,8 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, MemberFilter, MemberRecord, RotationOutcome, SigningKeyStatus,
-    StoredSigningKey,
+    AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, RotationOutcome,
+    SignInRecord, SigningKeyStatus, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, AccountPatch, AuditEvent, LockoutPolicy, LoginThrottle, Membership,
     NewAccount, NewTenant, Page, PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId,
-    TenantPatch,
+    TenantPatch, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -73,7 +73,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<Tenant>;
     /// Deletes a tenant with its roles, memberships, sessions and keys. Accounts are
-    /// global and stay.
+    /// global: those that are members elsewhere (and platform administrators) stay, those
+    /// that belonged to this tenant alone are deleted with it.
     async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()>;
 
     // ---- roles ---------------------------------------------------------------------
@@ -98,10 +99,13 @@ pub trait Store: Send + Sync + 'static {
     /// Finds an account by normalised email or username, with its password hash.
     async fn account_by_login(&self, login_key: &str) -> StoreResult<Option<AccountCredentials>>;
     async fn password_hash(&self, id: &AccountId) -> StoreResult<Option<String>>;
+    /// Applies `patch`; with `role_in`, also changes the account's role in that tenant
+    /// (`NotFound` when the account is no member there or the role does not exist).
     async fn update_account(
         &self,
         id: &AccountId,
         patch: &AccountPatch,
+        role_in: Option<(&TenantId, &RoleName)>,
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
     async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()>;
@@ -132,14 +136,17 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<Membership>;
-    /// Removes the membership and revokes the account's sessions in that tenant.
+    /// Removes the membership and revokes the account's sessions in that tenant; an
+    /// account left without any membership is deleted too, unless it is a platform
+    /// administrator. One transaction, so an account joining another tenant meanwhile
+    /// is never lost.
     async fn remove_membership(
         &self,
         tenant: &TenantId,
         account: &AccountId,
         now: OffsetDateTime,
         audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<MembershipRemoval>;
     /// Every membership of an account, in any tenant, ordered by tenant id.
     async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>>;
     /// Members of a tenant ordered by normalised email.
@@ -153,30 +160,28 @@ pub trait Store: Send + Sync + 'static {
     // ---- sign-in throttling ----------------------------------------------------------
 
     async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle>;
-    /// Counts one failed attempt (read, apply `policy`, write: atomically).
-    async fn record_login_failure(
+    /// Decides whether a sign-in attempt on `key` may proceed and, when it may, counts
+    /// it as a failure straight away (one transaction), before any password is checked:
+    /// parallel guesses cannot outrun the count. A successful sign-in then clears the
+    /// record in [`Store::open_session`].
+    async fn reserve_login_attempt(
         &self,
         key: &str,
         policy: &LockoutPolicy,
         now: OffsetDateTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<LoginThrottle>;
+    ) -> StoreResult<ThrottleDecision>;
 
     // ---- sessions and refresh tokens -------------------------------------------------
 
-    /// Records a successful sign-in: clears the throttle for `throttle_key`, sets the
-    /// last-login time, replaces the password hash when `rehash` is given, and opens the
-    /// session with its first refresh token.
-    #[allow(clippy::too_many_arguments)]
+    /// Records a successful sign-in: clears the throttle row, sets the last-login time,
+    /// replaces the password hash when a rehash is given, and opens the session with its
+    /// first refresh token. Returns false, recording nothing, when the account's password
+    /// hash is no longer the one verified (it changed during the sign-in).
     async fn open_session(
         &self,
-        session: &Session,
-        refresh_hash: &str,
-        refresh_expires_at: OffsetDateTime,
-        throttle_key: &str,
-        rehash: Option<&str>,
+        record: &SignInRecord<'_>,
         audit: &AuditEvent,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
     /// Number of sessions, in all tenants, neither revoked nor expired at `now` (a
     /// metrics gauge).
@@ -197,14 +202,17 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// Exchanges the refresh token hashed as `presented` for `replacement`. Presenting a
-    /// token rotated more than `grace` ago revokes its session and deletes its tokens
-    /// (reuse detection, recorded as a `session.refresh_reuse_detected` audit event);
-    /// within `grace` it is a client retry and gets a further replacement. On success the
-    /// session's `last_seen_at` becomes `now`.
+    /// Exchanges the refresh token hashed as `presented` for `replacement`, whose expiry
+    /// is capped at the session's end. A token of another `tenant` is `Unknown` and left
+    /// unspent. A token rotated at most `grace` ago is `AlreadyRotated` (refused, session
+    /// kept: two requests of one client racing); one rotated longer ago revokes its
+    /// session and deletes its tokens (reuse detection, recorded as a
+    /// `session.refresh_reuse_detected` audit event). On success the session's
+    /// `last_seen_at` becomes `now`.
     #[allow(clippy::too_many_arguments)]
     async fn rotate_refresh_token(
         &self,
+        tenant: &TenantId,
         presented: &str,
         replacement: &str,
         replacement_expires_at: OffsetDateTime,

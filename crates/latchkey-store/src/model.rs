@@ -4,10 +4,48 @@ use latchkey_core::{Account, RoleName, Session, SigningKeyId, TenantId};
 use time::OffsetDateTime;
 
 /// An account with what sign-in needs to check it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AccountCredentials {
     pub account: Account,
     pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for AccountCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountCredentials")
+            .field("account", &self.account)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// A successful sign-in as the store records it.
+#[derive(Clone, Debug)]
+pub struct SignInRecord<'a> {
+    /// The new session.
+    pub session: &'a Session,
+    /// Hash of its first refresh token.
+    pub refresh_hash: &'a str,
+    pub refresh_expires_at: OffsetDateTime,
+    /// The throttle row to clear.
+    pub throttle_key: &'a str,
+    /// The password hash the sign-in was verified against; when the stored hash is no
+    /// longer this one (a concurrent password change), nothing is recorded.
+    pub verified_hash: Option<&'a str>,
+    /// A new hash of the same password with the current parameters.
+    pub rehash: Option<&'a str>,
+}
+
+/// What removing a membership took with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipRemoval {
+    /// The account belongs to other tenants (or is a platform administrator) and stays.
+    MembershipOnly,
+    /// It was the account's last membership; the account is deleted too.
+    AccountDeleted,
 }
 
 /// A tenant member as listed by administrators.
@@ -68,6 +106,9 @@ pub enum RotationOutcome {
     Expired,
     /// The session was revoked or ended.
     SessionInactive,
+    /// The token was rotated moments ago (within the grace period): refused, but the
+    /// session stays, since two requests of one client racing look exactly like this.
+    AlreadyRotated,
     /// An already-rotated token came back after the grace period: the session and all its
     /// tokens are now revoked.
     ReuseDetected(Session),

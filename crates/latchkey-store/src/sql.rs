@@ -24,13 +24,15 @@ macro_rules! impl_store {
         const _: () = {
             use $crate::sql::rows::{self, Columns as _, millis, stored, to_json};
             use $crate::{
-                AccountCredentials, MemberFilter, MemberRecord, RotationOutcome, Store,
-                StoreError, StoreResult, StoredSigningKey,
+                AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, RotationOutcome,
+                SignInRecord, Store, StoreError, StoreResult, StoredSigningKey,
             };
+            use sqlx::Row as _;
             use latchkey_core::{
                 Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome,
                 LockoutPolicy, LoginThrottle, Membership, NewAccount, NewTenant, Page,
                 PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId, TenantPatch,
+                ThrottleDecision,
             };
             use time::OffsetDateTime;
 
@@ -234,6 +236,16 @@ macro_rules! impl_store {
 
                 async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()> {
                     let mut tx = self.writer().begin().await?;
+                    // Accounts that belong to this tenant alone would be left unreachable,
+                    // their emails taken for ever: they go with it (platform admins stay).
+                    sqlx::query(
+                        "DELETE FROM accounts WHERE platform_admin = FALSE \
+                         AND id IN (SELECT account_id FROM memberships WHERE tenant_id = $1) \
+                         AND id NOT IN (SELECT account_id FROM memberships WHERE tenant_id <> $1)",
+                    )
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                     // Roles, memberships, sessions (and their tokens) and keys cascade.
                     let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
                         .bind(id.as_str())
@@ -378,6 +390,7 @@ macro_rules! impl_store {
                     &self,
                     id: &AccountId,
                     patch: &AccountPatch,
+                    role_in: Option<(&TenantId, &RoleName)>,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
                     let mut tx = self.writer().begin().await?;
@@ -405,6 +418,25 @@ macro_rules! impl_store {
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    if let Some((tenant, role)) = role_in {
+                        let role_exists = sqlx::query("SELECT 1 FROM roles WHERE tenant_id = $1 AND name = $2")
+                            .bind(tenant.as_str())
+                            .bind(role.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .is_some();
+                        let changed = sqlx::query(
+                            "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND account_id = $3",
+                        )
+                        .bind(role.as_str())
+                        .bind(tenant.as_str())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        if !role_exists || changed.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                    }
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(account)
@@ -515,7 +547,7 @@ macro_rules! impl_store {
                     account: &AccountId,
                     now: OffsetDateTime,
                     audit: &AuditEvent,
-                ) -> StoreResult<()> {
+                ) -> StoreResult<MembershipRemoval> {
                     let mut tx = self.writer().begin().await?;
                     let deleted =
                         sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2")
@@ -535,9 +567,24 @@ macro_rules! impl_store {
                     .bind(account.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    // An account left without any tenant would be unreachable, its email
+                    // taken for ever: it goes too (platform administrators stay).
+                    let orphan_removed = sqlx::query(
+                        "DELETE FROM accounts WHERE id = $1 AND platform_admin = FALSE \
+                         AND NOT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1)",
+                    )
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        > 0;
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(if orphan_removed {
+                        MembershipRemoval::AccountDeleted
+                    } else {
+                        MembershipRemoval::MembershipOnly
+                    })
                 }
 
                 async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>> {
@@ -596,78 +643,82 @@ macro_rules! impl_store {
                         .map(Option::unwrap_or_default)
                 }
 
-                async fn record_login_failure(
+                async fn reserve_login_attempt(
                     &self,
                     key: &str,
                     policy: &LockoutPolicy,
                     now: OffsetDateTime,
-                    audit: &AuditEvent,
-                ) -> StoreResult<LoginThrottle> {
+                ) -> StoreResult<ThrottleDecision> {
                     let mut tx = self.writer().begin().await?;
-                    // Make sure the row exists so that it can be locked: two first failures
-                    // arriving together must both count.
-                    sqlx::query(
+                    // The upsert both creates a missing row and (on PostgreSQL) locks an
+                    // existing one, so concurrent attempts on one key are serialised.
+                    let row = sqlx::query(
                         "INSERT INTO login_throttles (login_key, failures) VALUES ($1, 0) \
-                         ON CONFLICT (login_key) DO NOTHING",
+                         ON CONFLICT (login_key) DO UPDATE SET login_key = excluded.login_key \
+                         RETURNING *",
                     )
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                    let row = sqlx::query(concat!(
-                        "SELECT * FROM login_throttles WHERE login_key = $1",
-                        $for_update
-                    ))
                     .bind(key)
                     .fetch_one(&mut *tx)
                     .await?;
-                    let next = policy.record_failure(&rows::throttle(&row)?, stored(now));
-                    sqlx::query(
-                        "UPDATE login_throttles \
-                         SET failures = $1, last_failure_at = $2, locked_until = $3 \
-                         WHERE login_key = $4",
-                    )
-                    .bind(i64::from(next.failures))
-                    .bind(next.last_failure_at.map(millis))
-                    .bind(next.locked_until.map(millis))
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::insert_audit(&mut tx, audit).await?;
+                    let state = rows::throttle(&row)?;
+                    let decision = policy.decide(&state, now);
+                    if decision == ThrottleDecision::Allow {
+                        // Counted as a failure before the password is checked, so parallel
+                        // guesses cannot slip past the limit; a success clears the row.
+                        let next = policy.record_failure(&state, stored(now));
+                        sqlx::query(
+                            "UPDATE login_throttles \
+                             SET failures = $1, last_failure_at = $2, locked_until = $3 \
+                             WHERE login_key = $4",
+                        )
+                        .bind(i64::from(next.failures))
+                        .bind(next.last_failure_at.map(millis))
+                        .bind(next.locked_until.map(millis))
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     tx.commit().await?;
-                    Ok(LoginThrottle {
-                        locked_until: next.locked_until.map(stored),
-                        ..next
-                    })
+                    Ok(decision)
                 }
 
                 // ---- sessions and refresh tokens -----------------------------------
 
                 async fn open_session(
                     &self,
-                    session: &Session,
-                    refresh_hash: &str,
-                    refresh_expires_at: OffsetDateTime,
-                    throttle_key: &str,
-                    rehash: Option<&str>,
+                    record: &SignInRecord<'_>,
                     audit: &AuditEvent,
-                ) -> StoreResult<()> {
+                ) -> StoreResult<bool> {
+                    let session = record.session;
                     let mut tx = self.writer().begin().await?;
+                    let current = sqlx::query(concat!(
+                        "SELECT password_hash FROM accounts WHERE id = $1",
+                        $for_update
+                    ))
+                    .bind(session.account_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    if let Some(verified) = record.verified_hash {
+                        let stored_hash: Option<String> = current.try_get("password_hash")?;
+                        if stored_hash.as_deref() != Some(verified) {
+                            // The password changed while this sign-in was being checked.
+                            return Ok(false);
+                        }
+                    }
                     sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
-                        .bind(throttle_key)
+                        .bind(record.throttle_key)
                         .execute(&mut *tx)
                         .await?;
-                    let updated = sqlx::query(
+                    sqlx::query(
                         "UPDATE accounts SET last_login_at = $1, \
                          password_hash = COALESCE($2, password_hash) WHERE id = $3",
                     )
                     .bind(millis(session.created_at))
-                    .bind(rehash)
+                    .bind(record.rehash)
                     .bind(session.account_id.as_str())
                     .execute(&mut *tx)
                     .await?;
-                    if updated.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
                     sqlx::query(
                         "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
                          last_seen_at, expires_at, revoked_at, user_agent, ip_address) \
@@ -686,15 +737,15 @@ macro_rules! impl_store {
                     .await?;
                     Self::insert_refresh_token(
                         &mut tx,
-                        refresh_hash,
+                        record.refresh_hash,
                         &session.id,
                         session.created_at,
-                        refresh_expires_at,
+                        record.refresh_expires_at,
                     )
                     .await?;
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(true)
                 }
 
                 async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
@@ -764,6 +815,7 @@ macro_rules! impl_store {
 
                 async fn rotate_refresh_token(
                     &self,
+                    tenant: &TenantId,
                     presented: &str,
                     replacement: &str,
                     replacement_expires_at: OffsetDateTime,
@@ -791,24 +843,21 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                     let mut session = rows::session(&row)?;
+                    if session.tenant_id != *tenant {
+                        // Presented at the wrong tenant: refuse without spending it.
+                        return Ok(RotationOutcome::Unknown);
+                    }
                     if !session.is_active(now) {
                         return Ok(RotationOutcome::SessionInactive);
                     }
+                    // No refresh token outlives its session.
+                    let replacement_expires_at = replacement_expires_at.min(session.expires_at);
                     if let Some(rotated_at) = token.opt_time("rotated_at")? {
                         if now - rotated_at <= grace {
-                            // A client retrying a rotation whose answer it lost: give it a
-                            // fresh token; the one it presented stays spent.
-                            Self::insert_refresh_token(
-                                &mut tx,
-                                replacement,
-                                &session_id,
-                                now,
-                                replacement_expires_at,
-                            )
-                            .await?;
-                            let session = Self::touch_session(&mut tx, session, now).await?;
-                            tx.commit().await?;
-                            return Ok(RotationOutcome::Rotated(session));
+                            // Most likely two requests of one client racing. Refuse without
+                            // revoking; issuing another token here would let a thief who
+                            // replays quickly keep a second, undetectable chain.
+                            return Ok(RotationOutcome::AlreadyRotated);
                         }
                         // A spent token came back: someone holds a copy. End the session
                         // for every holder.

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use latchkey_core::audit::actions;
@@ -18,12 +19,13 @@ use latchkey_core::role::permissions;
 use latchkey_core::{
     Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome, Email, LockoutPolicy,
     LoginThrottle, NewAccount, NewTenant, PageRequest, PasswordPolicy, RoleName, Session,
-    SessionId, SigningKeyId, Tenant, TenantDomain, TenantId, TenantMetadata, TenantPatch, Username,
+    SessionId, SigningKeyId, Tenant, TenantDomain, TenantId, TenantMetadata, TenantPatch,
+    ThrottleDecision, Username,
 };
 use latchkey_store::testing::{self, TestDatabase};
 use latchkey_store::{
-    ConflictOn, MemberFilter, PostgresStore, RotationOutcome, SigningKeyStatus, SqliteStore, Store,
-    StoreError, StoredSigningKey,
+    ConflictOn, MemberFilter, MembershipRemoval, PostgresStore, RotationOutcome, SignInRecord,
+    SigningKeyStatus, SqliteStore, Store, StoreError, StoredSigningKey,
 };
 use serde_json::json;
 use sqlx::Connection as _;
@@ -44,13 +46,19 @@ where
     F: Fn(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_raw(move |store, _| case(store)).await;
+}
+
+/// [`run`] for a case that also looks at the tables behind the store.
+async fn run_raw<F, Fut>(case: F)
+where
+    F: Fn(Arc<dyn Store>, Raw) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let dir = tempfile::TempDir::new().unwrap();
-    let sqlite = Arc::new(
-        SqliteStore::open(&dir.path().join("data").join("latchkey.db"))
-            .await
-            .unwrap(),
-    );
-    let outcome = tokio::spawn(case(sqlite.clone())).await;
+    let path = dir.path().join("data").join("latchkey.db");
+    let sqlite = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let outcome = tokio::spawn(case(sqlite.clone(), Raw::Sqlite(path))).await;
     sqlite.close().await;
     if let Err(error) = outcome {
         eprintln!("conformance case FAILED on sqlite");
@@ -62,7 +70,8 @@ where
     let outcome = match PostgresStore::connect(&database.url).await {
         Ok(postgres) => {
             let postgres = Arc::new(postgres);
-            let outcome = tokio::spawn(case(postgres.clone())).await;
+            let raw = Raw::Postgres(database.url.clone());
+            let outcome = tokio::spawn(case(postgres.clone(), raw)).await;
             postgres.close().await;
             outcome
         }
@@ -75,6 +84,47 @@ where
     if let Err(error) = outcome {
         eprintln!("conformance case FAILED on postgres");
         std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// The database behind a store, read directly for the few properties the trait does not
+/// show. Both schemas keep instants as Unix milliseconds.
+#[derive(Clone, Debug)]
+enum Raw {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Raw {
+    /// The stored expiry of the refresh token hashed as `hash`, if it exists.
+    async fn refresh_token_expiry(&self, hash: &str) -> Option<OffsetDateTime> {
+        const QUERY: &str = "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1";
+        let millis: Option<i64> = match self {
+            Self::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                let millis = sqlx::query_scalar(QUERY)
+                    .bind(hash)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                millis
+            }
+            Self::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let millis = sqlx::query_scalar(QUERY)
+                    .bind(hash)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                millis
+            }
+        };
+        millis.map(from_unix_millis)
     }
 }
 
@@ -97,38 +147,53 @@ conformance!(
     tenant_lifecycle_and_builtin_roles,
     tenant_domain_conflict,
     tenants_paginate_by_domain,
-    tenant_delete_cascades_but_keeps_accounts_and_audit,
+    tenant_delete_cascades_to_its_own_accounts_and_keeps_audit,
     account_lifecycle,
     account_uniqueness_is_case_insensitive,
     account_creation_is_atomic_with_its_membership,
     custom_data_is_merged,
+    account_update_changes_role_in_the_same_transaction,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
+    removing_the_last_membership_deletes_the_account,
     members_paginate_by_email,
     member_filters,
-    throttle_counts_to_lock_and_sign_in_clears_it,
+    throttle_reserves_attempts_up_to_the_lock_and_sign_in_clears_it,
     sessions_open_list_count_and_revoke,
+    sign_in_is_refused_when_the_password_changed_meanwhile,
     refresh_rotation,
     refresh_reuse_after_grace_revokes_the_session,
+    refresh_at_another_tenant_is_refused_unspent,
     signing_key_install_rotate_and_conflict,
     audit_paginates_newest_first,
     malformed_audit_cursor_is_rejected,
 );
 
-// The concurrency cases need an owned store to spawn tasks with.
-#[tokio::test]
-async fn concurrent_failures_all_count() {
-    run(concurrent_failures).await;
+// The concurrency cases need an owned store to spawn tasks with, and threads to race on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reservations_allow_only_the_free_attempts() {
+    run(concurrent_reservations).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_in_racing_a_password_change_never_outlives_it() {
+    run(sign_in_racing_password_change).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_first_signing_keys_conflict() {
     run(racing_first_keys).await;
 }
 
-#[tokio::test]
-async fn concurrent_rotations_of_one_token_both_succeed_within_grace() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_of_one_token_rotate_it_once() {
     run(concurrent_rotations).await;
+}
+
+// This case reads a stored expiry that the trait never returns.
+#[tokio::test]
+async fn refresh_replacement_never_outlives_its_session() {
+    run_raw(replacement_expiry_is_capped_by_the_session).await;
 }
 
 // ---- fixtures ------------------------------------------------------------------------
@@ -222,23 +287,44 @@ fn new_session(account: &Account, tenant: &Tenant, created: OffsetDateTime) -> S
     }
 }
 
+/// What [`sign_in`] records: `refresh` as the first refresh token (idle lifetime one
+/// hour), no password check (`verified_hash: None`) and no rehash.
+fn sign_in_record<'a>(
+    session: &'a Session,
+    refresh: &'a str,
+    throttle_key: &'a str,
+) -> SignInRecord<'a> {
+    SignInRecord {
+        session,
+        refresh_hash: refresh,
+        refresh_expires_at: session.created_at + Duration::hours(1),
+        throttle_key,
+        verified_hash: None,
+        rehash: None,
+    }
+}
+
+fn sign_in_event(session: &Session) -> AuditEvent {
+    event(
+        actions::SIGN_IN,
+        Some(&session.tenant_id),
+        session.created_at,
+    )
+}
+
 /// Opens a session whose first refresh token is `refresh` (idle lifetime one hour).
 async fn sign_in(store: &dyn Store, session: &Session, refresh: &str) {
-    store
+    let opened = store
         .open_session(
-            session,
-            refresh,
-            session.created_at + Duration::hours(1),
-            "throttle-key",
-            None,
-            &event(
-                actions::SIGN_IN,
-                Some(&session.tenant_id),
-                session.created_at,
-            ),
+            &sign_in_record(session, refresh, "throttle-key"),
+            &sign_in_event(session),
         )
         .await
         .unwrap();
+    assert!(
+        opened,
+        "a sign-in without a verified hash is always recorded"
+    );
 }
 
 fn signing_key(tenant: &Tenant, created: OffsetDateTime) -> StoredSigningKey {
@@ -428,7 +514,7 @@ async fn tenants_paginate_by_domain(store: &dyn Store) {
     assert!(past.items.is_empty() && past.next.is_none());
 }
 
-async fn tenant_delete_cascades_but_keeps_accounts_and_audit(store: &dyn Store) {
+async fn tenant_delete_cascades_to_its_own_accounts_and_keeps_audit(store: &dyn Store) {
     let doomed = tenant(store, "doomed").await;
     let other = tenant(store, "other").await;
     let ada = account(store, "ada@example.com", Some((&doomed, "admin")), at(1)).await;
@@ -439,6 +525,20 @@ async fn tenant_delete_cascades_but_keeps_accounts_and_audit(store: &dyn Store) 
             &RoleName::user(),
             at(1),
             &event("membership.put", Some(&other.id), at(1)),
+        )
+        .await
+        .unwrap();
+    let bob = account(store, "bob@example.com", Some((&doomed, "user")), at(1)).await;
+    let root = store
+        .create_account(
+            &AccountId::generate(),
+            &NewAccount {
+                platform_admin: true,
+                ..new_account("root@example.com", None)
+            },
+            Some((&doomed.id, &RoleName::admin())),
+            at(1),
+            &event(actions::ACCOUNT_CREATE, None, at(1)),
         )
         .await
         .unwrap();
@@ -463,12 +563,22 @@ async fn tenant_delete_cascades_but_keeps_accounts_and_audit(store: &dyn Store) 
     assert!(store.signing_keys(&doomed.id).await.unwrap().is_empty());
     assert_eq!(
         store
-            .rotate_refresh_token("doomed-refresh", "next", at(10), Duration::ZERO, at(5))
+            .rotate_refresh_token(
+                &doomed.id,
+                "doomed-refresh",
+                "next",
+                at(10),
+                Duration::ZERO,
+                at(5)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown
     );
-    // The account is global and keeps its other membership.
+    // An account of this tenant alone goes with it; a platform admin stays.
+    assert_eq!(store.account_by_id(&bob.id).await.unwrap(), None);
+    assert!(store.account_by_id(&root.id).await.unwrap().is_some());
+    // An account that is a member elsewhere keeps its other membership.
     assert!(store.account_by_id(&ada.id).await.unwrap().is_some());
     let left = store.memberships_of(&ada.id).await.unwrap();
     assert_eq!(left.len(), 1);
@@ -546,7 +656,12 @@ async fn account_lifecycle(store: &dyn Store) {
         disabled: Some(true),
     };
     let updated = store
-        .update_account(&id, &patch, &event(actions::ACCOUNT_UPDATE, None, at(2)))
+        .update_account(
+            &id,
+            &patch,
+            None,
+            &event(actions::ACCOUNT_UPDATE, None, at(2)),
+        )
         .await
         .unwrap();
     assert_eq!(updated.email.as_str(), "lovelace@example.com");
@@ -571,6 +686,7 @@ async fn account_lifecycle(store: &dyn Store) {
             .update_account(
                 &AccountId::generate(),
                 &patch,
+                None,
                 &event(actions::ACCOUNT_UPDATE, None, at(2)),
             )
             .await,
@@ -624,6 +740,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
         .update_account(
             &two.id,
             &take_email,
+            None,
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await;
@@ -636,6 +753,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
         .update_account(
             &two.id,
             &take_username,
+            None,
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await;
@@ -649,6 +767,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
         .update_account(
             &ada.id,
             &recase,
+            None,
             &event(actions::ACCOUNT_UPDATE, None, at(3)),
         )
         .await
@@ -703,6 +822,7 @@ async fn custom_data_is_merged(store: &dyn Store) {
         .update_account(
             &ada.id,
             &patch,
+            None,
             &event(actions::ACCOUNT_UPDATE, None, at(1)),
         )
         .await
@@ -720,6 +840,7 @@ async fn custom_data_is_merged(store: &dyn Store) {
         .update_account(
             &ada.id,
             &patch,
+            None,
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await
@@ -733,6 +854,60 @@ async fn custom_data_is_merged(store: &dyn Store) {
     // Other fields are untouched by a custom-data patch.
     assert_eq!(stored.email, ada.email);
     assert_eq!(stored.display_name, ada.display_name);
+}
+
+async fn account_update_changes_role_in_the_same_transaction(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let patch = AccountPatch {
+        display_name: Some(Some("Ada L.".into())),
+        ..AccountPatch::default()
+    };
+    let updated = store
+        .update_account(
+            &ada.id,
+            &patch,
+            Some((&acme.id, &RoleName::admin())),
+            &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.display_name.as_deref(), Some("Ada L."));
+    let membership = store.membership(&acme.id, &ada.id).await.unwrap().unwrap();
+    assert_eq!(membership.role, RoleName::admin());
+
+    // An unknown role or a tenant the account is not in changes nothing at all.
+    let rename = AccountPatch {
+        display_name: Some(Some("Never".into())),
+        ..AccountPatch::default()
+    };
+    for (tenant_id, role) in [
+        (&acme.id, RoleName::parse("no-such-role").unwrap()),
+        (&other.id, RoleName::user()),
+    ] {
+        assert_not_found(
+            store
+                .update_account(
+                    &ada.id,
+                    &rename,
+                    Some((tenant_id, &role)),
+                    &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(2)),
+                )
+                .await,
+        );
+    }
+    let unchanged = store.account_by_id(&ada.id).await.unwrap().unwrap();
+    assert_eq!(unchanged.display_name.as_deref(), Some("Ada L."));
+    assert_eq!(
+        store
+            .membership(&acme.id, &ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        RoleName::admin()
+    );
 }
 
 async fn password_change_revokes_other_sessions(store: &dyn Store) {
@@ -778,12 +953,26 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
     );
     // The revoked session's refresh token no longer works; the kept one does.
     let refused = store
-        .rotate_refresh_token("other-refresh", "x1", at(100), Duration::ZERO, at(11))
+        .rotate_refresh_token(
+            &acme.id,
+            "other-refresh",
+            "x1",
+            at(100),
+            Duration::ZERO,
+            at(11),
+        )
         .await
         .unwrap();
     assert_eq!(refused, RotationOutcome::SessionInactive);
     let kept = store
-        .rotate_refresh_token("keep-refresh", "x2", at(100), Duration::ZERO, at(11))
+        .rotate_refresh_token(
+            &acme.id,
+            "keep-refresh",
+            "x2",
+            at(100),
+            Duration::ZERO,
+            at(11),
+        )
         .await
         .unwrap();
     assert!(matches!(kept, RotationOutcome::Rotated(_)), "{kept:?}");
@@ -899,7 +1088,7 @@ async fn memberships_upsert_list_and_remove(store: &dyn Store) {
     let in_globex = new_session(&ada, &globex, at(5));
     sign_in(store, &in_acme, "acme-refresh").await;
     sign_in(store, &in_globex, "globex-refresh").await;
-    store
+    let removal = store
         .remove_membership(
             &acme.id,
             &ada.id,
@@ -908,6 +1097,9 @@ async fn memberships_upsert_list_and_remove(store: &dyn Store) {
         )
         .await
         .unwrap();
+    // Still a member of globex: the account stays.
+    assert_eq!(removal, MembershipRemoval::MembershipOnly);
+    assert!(store.account_by_id(&ada.id).await.unwrap().is_some());
     assert_eq!(store.membership(&acme.id, &ada.id).await.unwrap(), None);
     assert_eq!(
         store
@@ -941,6 +1133,120 @@ async fn memberships_upsert_list_and_remove(store: &dyn Store) {
             )
             .await,
     );
+    assert_eq!(
+        store
+            .memberships_of(&ada.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.tenant_id)
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&globex.id)
+    );
+}
+
+async fn removing_the_last_membership_deletes_the_account(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let remove = |tenant: TenantId, account: AccountId, when: i64| async move {
+        store
+            .remove_membership(
+                &tenant,
+                &account,
+                at(when),
+                &event("membership.remove", Some(&tenant), at(when)),
+            )
+            .await
+    };
+
+    // A member of two tenants loses one membership and keeps the other (and itself).
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    store
+        .put_membership(
+            &globex.id,
+            &ada.id,
+            &RoleName::parse("reader").unwrap(),
+            at(1),
+            &event("membership.put", Some(&globex.id), at(1)),
+        )
+        .await
+        .unwrap();
+    let in_globex = new_session(&ada, &globex, at(2));
+    sign_in(store, &in_globex, "globex-refresh").await;
+    assert_eq!(
+        remove(acme.id.clone(), ada.id.clone(), 3).await.unwrap(),
+        MembershipRemoval::MembershipOnly
+    );
+    let kept = store.account_by_id(&ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.email, kept.last_login_at),
+        (ada.email.clone(), Some(at(2)))
+    );
+
+    // Its last membership takes the account with it, in the same unit of work: its
+    // sessions, its refresh tokens and its email go too.
+    assert_eq!(
+        remove(globex.id.clone(), ada.id.clone(), 4).await.unwrap(),
+        MembershipRemoval::AccountDeleted
+    );
+    assert_eq!(store.account_by_id(&ada.id).await.unwrap(), None);
+    assert!(
+        store
+            .account_by_login("ada@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.memberships_of(&ada.id).await.unwrap().is_empty());
+    assert_eq!(store.session(&in_globex.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &globex.id,
+                "globex-refresh",
+                "next",
+                at(100),
+                Duration::ZERO,
+                at(5)
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert_eq!(
+        actions_logged(store, &globex.id).await[0],
+        "membership.remove"
+    );
+    assert_not_found(remove(globex.id.clone(), ada.id.clone(), 5).await);
+    // The email is free again.
+    let again = account(store, "ada@example.com", Some((&acme, "user")), at(6)).await;
+    assert_ne!(again.id, ada.id);
+
+    // A platform administrator survives losing its last membership.
+    let root = store
+        .create_account(
+            &AccountId::generate(),
+            &NewAccount {
+                platform_admin: true,
+                ..new_account("root@example.com", None)
+            },
+            Some((&acme.id, &RoleName::admin())),
+            at(7),
+            &event(actions::ACCOUNT_CREATE, Some(&acme.id), at(7)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        remove(acme.id.clone(), root.id.clone(), 8).await.unwrap(),
+        MembershipRemoval::MembershipOnly
+    );
+    assert_eq!(store.account_by_id(&root.id).await.unwrap(), Some(root));
+
+    // Removing a membership that does not exist touches no account, not even one
+    // without any membership.
+    let loner = account(store, "loner@example.com", None, at(9)).await;
+    assert_not_found(remove(acme.id.clone(), loner.id.clone(), 10).await);
+    assert_eq!(store.account_by_id(&loner.id).await.unwrap(), Some(loner));
 }
 
 async fn members_paginate_by_email(store: &dyn Store) {
@@ -1049,95 +1355,186 @@ async fn member_filters(store: &dyn Store) {
 
 // ---- throttling ----------------------------------------------------------------------
 
-async fn throttle_counts_to_lock_and_sign_in_clears_it(store: &dyn Store) {
+async fn throttle_reserves_attempts_up_to_the_lock_and_sign_in_clears_it(store: &dyn Store) {
+    // Three free failures, then delays of 1 s, 2 s…; the sixth failure locks the key.
     let policy = LockoutPolicy {
-        max_failures: 3,
+        max_failures: 6,
         lock_duration: Duration::minutes(15),
         ..LockoutPolicy::default()
     };
     let key = "ada@example.com";
+    let reserve = |now: OffsetDateTime| {
+        let policy = &policy;
+        async move { store.reserve_login_attempt(key, policy, now).await.unwrap() }
+    };
+    let state =
+        |failures: u32, last: OffsetDateTime, locked_until: Option<OffsetDateTime>| LoginThrottle {
+            failures,
+            last_failure_at: Some(last),
+            locked_until,
+        };
     assert_eq!(
         store.login_throttle(key).await.unwrap(),
         LoginThrottle::default()
     );
-    let fail = |n: i64| event(actions::SIGN_IN, None, at(n));
-    let first = store
-        .record_login_failure(key, &policy, at(1), &fail(1))
-        .await
-        .unwrap();
-    assert_eq!(first.failures, 1);
-    assert_eq!(first.last_failure_at, Some(at(1)));
-    assert_eq!(first.locked_until, None);
-    store
-        .record_login_failure(key, &policy, at(2), &fail(2))
-        .await
-        .unwrap();
-    let locked = store
-        .record_login_failure(key, &policy, at(3), &fail(3))
-        .await
-        .unwrap();
-    assert_eq!(locked.failures, 3);
-    assert_eq!(locked.locked_until, Some(at(3) + Duration::minutes(15)));
+
+    // Each allowed attempt is counted as a failure at once, before any password check.
+    assert_eq!(reserve(at(1)).await, ThrottleDecision::Allow);
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        state(1, at(1), None)
+    );
+    // The free attempts need no pause, even at the same instant.
+    for expected in 2..=4 {
+        assert_eq!(reserve(at(1)).await, ThrottleDecision::Allow);
+        assert_eq!(
+            store.login_throttle(key).await.unwrap(),
+            state(expected, at(1), None)
+        );
+    }
+    // Four failures: the next attempt waits 1 s after the last one. A refusal is not
+    // counted and writes nothing.
+    assert_eq!(
+        reserve(at(1)).await,
+        ThrottleDecision::Wait(Duration::seconds(1))
+    );
+    assert_eq!(
+        reserve(at(1) + Duration::milliseconds(400)).await,
+        ThrottleDecision::Wait(Duration::milliseconds(600))
+    );
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        state(4, at(1), None)
+    );
+    assert_eq!(reserve(at(2)).await, ThrottleDecision::Allow);
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        state(5, at(2), None)
+    );
+    // Five failures: 2 s.
+    assert_eq!(
+        reserve(at(3)).await,
+        ThrottleDecision::Wait(Duration::seconds(1))
+    );
+    assert_eq!(reserve(at(4)).await, ThrottleDecision::Allow);
+    // The sixth failure locks the key for 15 minutes.
+    let until = at(4) + Duration::minutes(15);
+    let locked = state(6, at(4), Some(until));
     assert_eq!(store.login_throttle(key).await.unwrap(), locked);
+    assert_eq!(reserve(at(5)).await, ThrottleDecision::Wait(until - at(5)));
+    assert_eq!(
+        reserve(until - Duration::SECOND).await,
+        ThrottleDecision::Wait(Duration::SECOND)
+    );
+    assert_eq!(store.login_throttle(key).await.unwrap(), locked);
+
+    // Other keys are counted apart.
     assert_eq!(
         store.login_throttle("someone-else").await.unwrap(),
         LoginThrottle::default()
     );
+    assert_eq!(
+        store
+            .reserve_login_attempt("someone-else", &policy, at(5))
+            .await
+            .unwrap(),
+        ThrottleDecision::Allow
+    );
+    assert_eq!(
+        store.login_throttle("someone-else").await.unwrap(),
+        state(1, at(5), None)
+    );
 
-    // After the lock expires the count starts over.
-    let later = at(3) + Duration::minutes(15);
-    let restarted = store
-        .record_login_failure(key, &policy, later, &fail(1000))
-        .await
-        .unwrap();
-    assert_eq!(restarted.failures, 1);
+    // Once the lock has run out the count starts over: this attempt is the first.
+    assert_eq!(reserve(until).await, ThrottleDecision::Allow);
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        state(1, until, None)
+    );
+    assert_eq!(reserve(until).await, ThrottleDecision::Allow);
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        state(2, until, None)
+    );
 
-    // A successful sign-in clears the record for its key.
+    // A successful sign-in clears the record of its key, and only that one.
     let acme = tenant(store, "acme").await;
     let ada = account(store, key, Some((&acme, "user")), at(0)).await;
-    let session = new_session(&ada, &acme, at(2000));
-    store
+    let session = new_session(&ada, &acme, until + Duration::SECOND);
+    let opened = store
         .open_session(
-            &session,
-            "refresh",
-            at(3000),
-            key,
-            None,
-            &event(actions::SIGN_IN, Some(&acme.id), at(2000)),
+            &sign_in_record(&session, "refresh", key),
+            &sign_in_event(&session),
         )
         .await
         .unwrap();
+    assert!(opened);
     assert_eq!(
         store.login_throttle(key).await.unwrap(),
         LoginThrottle::default()
     );
+    assert_eq!(
+        store.login_throttle("someone-else").await.unwrap(),
+        state(1, at(5), None)
+    );
+    // …and the next attempt is free again.
+    assert_eq!(
+        reserve(until + Duration::SECOND).await,
+        ThrottleDecision::Allow
+    );
+    // Reservations write no audit event; the tenant only saw the sign-in.
+    assert_eq!(
+        actions_logged(store, &acme.id).await,
+        [actions::SIGN_IN, actions::TENANT_CREATE]
+    );
 }
 
-async fn concurrent_failures(store: Arc<dyn Store>) {
-    let policy = LockoutPolicy {
-        max_failures: 100,
-        ..LockoutPolicy::default()
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..12 {
-        let store = store.clone();
-        let policy = policy.clone();
-        tasks.spawn(async move {
-            store
-                .record_login_failure(
-                    "racy",
-                    &policy,
-                    at(n),
-                    &event(actions::SIGN_IN, None, at(n)),
-                )
-                .await
-                .unwrap();
-        });
+async fn concurrent_reservations(store: Arc<dyn Store>) {
+    // The default policy: three free failures, then a delay of 1 s after the fourth.
+    // Twelve guesses racing at one instant get exactly four attempts, all counted,
+    // whether the key's row exists beforehand or is created by the race. Several rounds
+    // give a lost update several chances to show.
+    let policy = LockoutPolicy::default();
+    assert_eq!(policy.free_failures, 3);
+    for round in 0..8 {
+        let key = format!("racy-{round}");
+        let earlier = round % 2;
+        for _ in 0..earlier {
+            let decision = store.reserve_login_attempt(&key, &policy, at(0)).await;
+            assert_eq!(decision.unwrap(), ThrottleDecision::Allow);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let store = store.clone();
+            let policy = policy.clone();
+            let key = key.clone();
+            tasks.spawn(async move {
+                store
+                    .reserve_login_attempt(&key, &policy, at(10))
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut allowed = 0;
+        let mut waits = Vec::new();
+        while let Some(decision) = tasks.join_next().await {
+            match decision.unwrap() {
+                ThrottleDecision::Allow => allowed += 1,
+                ThrottleDecision::Wait(delay) => waits.push(delay),
+            }
+        }
+        assert_eq!(allowed, 4 - earlier, "{key}");
+        assert_eq!(waits, vec![Duration::seconds(1); 8 + earlier], "{key}");
+        assert_eq!(
+            store.login_throttle(&key).await.unwrap(),
+            LoginThrottle {
+                failures: 4,
+                last_failure_at: Some(at(10)),
+                locked_until: None,
+            },
+            "{key}"
+        );
     }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
-    }
-    assert_eq!(store.login_throttle("racy").await.unwrap().failures, 12);
 }
 
 // ---- sessions and refresh tokens -----------------------------------------------------
@@ -1146,17 +1543,19 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     let acme = tenant(store, "acme").await;
     let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
     let first = new_session(&ada, &acme, at(10));
-    store
+    let opened = store
         .open_session(
-            &first,
-            "first-refresh",
-            at(100),
-            "ada@example.com",
-            Some("$argon2id$rehashed"),
+            &SignInRecord {
+                refresh_expires_at: at(100),
+                verified_hash: Some("$argon2id$original"),
+                rehash: Some("$argon2id$rehashed"),
+                ..sign_in_record(&first, "first-refresh", "ada@example.com")
+            },
             &event(actions::SIGN_IN, Some(&acme.id), at(10)),
         )
         .await
         .unwrap();
+    assert!(opened, "the stored hash is the one verified");
     assert_eq!(store.session(&first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(store.session(&SessionId::generate()).await.unwrap(), None);
     let signed_in = store.account_by_id(&ada.id).await.unwrap().unwrap();
@@ -1238,6 +1637,7 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     assert_eq!(
         store
             .rotate_refresh_token(
+                &acme.id,
                 "first-refresh",
                 "after-revoke",
                 at(200),
@@ -1250,6 +1650,229 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     );
 }
 
+async fn sign_in_is_refused_when_the_password_changed_meanwhile(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let key = "ada@example.com";
+    let policy = LockoutPolicy::default();
+    for _ in 0..2 {
+        store
+            .reserve_login_attempt(key, &policy, at(1))
+            .await
+            .unwrap();
+    }
+    let throttled = store.login_throttle(key).await.unwrap();
+    assert_eq!(throttled.failures, 2);
+
+    // The password was checked against the original hash, then changed before the
+    // sign-in was recorded.
+    store
+        .set_password_hash(
+            &ada.id,
+            "$argon2id$changed",
+            None,
+            at(2),
+            &event(actions::PASSWORD_CHANGE, Some(&acme.id), at(2)),
+        )
+        .await
+        .unwrap();
+    let stale = new_session(&ada, &acme, at(3));
+    let opened = store
+        .open_session(
+            &SignInRecord {
+                verified_hash: Some("$argon2id$original"),
+                rehash: Some("$argon2id$original-rehashed"),
+                ..sign_in_record(&stale, "stale-refresh", key)
+            },
+            &sign_in_event(&stale),
+        )
+        .await
+        .unwrap();
+    assert!(!opened);
+    // Nothing was recorded: no session, no refresh token, no rehash, no last login, the
+    // throttle row kept, no audit event.
+    assert_eq!(store.session(&stale.id).await.unwrap(), None);
+    assert_eq!(store.count_active_sessions(at(4)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &acme.id,
+                "stale-refresh",
+                "x",
+                at(100),
+                Duration::ZERO,
+                at(4)
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert_eq!(
+        store.password_hash(&ada.id).await.unwrap().as_deref(),
+        Some("$argon2id$changed")
+    );
+    assert_eq!(
+        store
+            .account_by_id(&ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login_at,
+        None
+    );
+    assert_eq!(store.login_throttle(key).await.unwrap(), throttled);
+    assert_eq!(
+        actions_logged(store, &acme.id).await,
+        [actions::PASSWORD_CHANGE, actions::TENANT_CREATE]
+    );
+
+    // Verified against the current hash, the same sign-in goes through, rehash and all.
+    let fresh = new_session(&ada, &acme, at(5));
+    let opened = store
+        .open_session(
+            &SignInRecord {
+                verified_hash: Some("$argon2id$changed"),
+                rehash: Some("$argon2id$changed-rehashed"),
+                ..sign_in_record(&fresh, "fresh-refresh", key)
+            },
+            &sign_in_event(&fresh),
+        )
+        .await
+        .unwrap();
+    assert!(opened);
+    assert_eq!(store.session(&fresh.id).await.unwrap(), Some(fresh.clone()));
+    assert_eq!(
+        store.password_hash(&ada.id).await.unwrap().as_deref(),
+        Some("$argon2id$changed-rehashed")
+    );
+    assert_eq!(
+        store
+            .account_by_id(&ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login_at,
+        Some(at(5))
+    );
+    assert_eq!(
+        store.login_throttle(key).await.unwrap(),
+        LoginThrottle::default()
+    );
+    assert_eq!(actions_logged(store, &acme.id).await[0], actions::SIGN_IN);
+
+    // The hash the rehash replaced no longer verifies either.
+    let late = new_session(&ada, &acme, at(6));
+    let opened = store
+        .open_session(
+            &SignInRecord {
+                verified_hash: Some("$argon2id$changed"),
+                ..sign_in_record(&late, "late-refresh", key)
+            },
+            &sign_in_event(&late),
+        )
+        .await
+        .unwrap();
+    assert!(!opened);
+    assert_eq!(store.session(&late.id).await.unwrap(), None);
+    // Without a verified hash (a sign-in that checked no password) nothing is compared.
+    let unchecked = new_session(&ada, &acme, at(7));
+    sign_in(store, &unchecked, "unchecked-refresh").await;
+    assert!(store.session(&unchecked.id).await.unwrap().is_some());
+
+    // An account without a password never matches a verified hash.
+    let bob = store
+        .create_account(
+            &AccountId::generate(),
+            &NewAccount {
+                password_hash: None,
+                ..new_account("bob@example.com", None)
+            },
+            Some((&acme.id, &RoleName::user())),
+            at(8),
+            &event(actions::ACCOUNT_CREATE, Some(&acme.id), at(8)),
+        )
+        .await
+        .unwrap();
+    let bobs = new_session(&bob, &acme, at(9));
+    let opened = store
+        .open_session(
+            &SignInRecord {
+                verified_hash: Some("$argon2id$original"),
+                ..sign_in_record(&bobs, "bob-refresh", "bob@example.com")
+            },
+            &sign_in_event(&bobs),
+        )
+        .await
+        .unwrap();
+    assert!(!opened);
+    assert_eq!(store.session(&bobs.id).await.unwrap(), None);
+}
+
+async fn sign_in_racing_password_change(store: Arc<dyn Store>) {
+    // A sign-in verified against the old hash and a password change that ends every
+    // session race; whichever commits first, no session of the old password survives.
+    let acme = tenant(&*store, "acme").await;
+    let ada = account(&*store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let mut old_hash = "$argon2id$original".to_owned();
+    let mut refused = 0;
+    for round in 0..16_i64 {
+        let new_hash = format!("$argon2id$round-{round}");
+        let session = new_session(&ada, &acme, at(10 * round + 1));
+        let sign_in = {
+            let store = store.clone();
+            let session = session.clone();
+            let verified = old_hash.clone();
+            let refresh = format!("refresh-{round}");
+            tokio::spawn(async move {
+                store
+                    .open_session(
+                        &SignInRecord {
+                            verified_hash: Some(&verified),
+                            ..sign_in_record(&session, &refresh, "ada@example.com")
+                        },
+                        &sign_in_event(&session),
+                    )
+                    .await
+                    .unwrap()
+            })
+        };
+        let change = {
+            let store = store.clone();
+            let account = ada.id.clone();
+            let tenant = acme.id.clone();
+            let new_hash = new_hash.clone();
+            tokio::spawn(async move {
+                store
+                    .set_password_hash(
+                        &account,
+                        &new_hash,
+                        None,
+                        at(10 * round + 2),
+                        &event(actions::PASSWORD_SET, Some(&tenant), at(10 * round + 2)),
+                    )
+                    .await
+                    .unwrap();
+            })
+        };
+        let opened = sign_in.await.unwrap();
+        change.await.unwrap();
+        refused += usize::from(!opened);
+        assert!(
+            store
+                .list_sessions(&acme.id, &ada.id, at(10 * round + 3))
+                .await
+                .unwrap()
+                .is_empty(),
+            "round {round}: a session of the old password survived (opened: {opened})"
+        );
+        if !opened {
+            assert_eq!(store.session(&session.id).await.unwrap(), None);
+        }
+        old_hash = new_hash;
+    }
+    eprintln!("sign-ins refused by the password change: {refused} of 16");
+}
+
 async fn refresh_rotation(store: &dyn Store) {
     let acme = tenant(store, "acme").await;
     let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
@@ -1259,14 +1882,14 @@ async fn refresh_rotation(store: &dyn Store) {
 
     assert_eq!(
         store
-            .rotate_refresh_token("never-issued", "x", at(99), grace, at(1))
+            .rotate_refresh_token(&acme.id, "never-issued", "x", at(99), grace, at(1))
             .await
             .unwrap(),
         RotationOutcome::Unknown
     );
 
     let RotationOutcome::Rotated(rotated) = store
-        .rotate_refresh_token("r0", "r1", at(4000), grace, at(100))
+        .rotate_refresh_token(&acme.id, "r0", "r1", at(4000), grace, at(100))
         .await
         .unwrap()
     else {
@@ -1279,35 +1902,52 @@ async fn refresh_rotation(store: &dyn Store) {
         Some(rotated.clone())
     );
 
-    // The client lost the answer and retries r0 within the grace period.
-    let retry = store
-        .rotate_refresh_token("r0", "r1b", at(4010), grace, at(120))
-        .await
-        .unwrap();
-    assert!(
-        matches!(retry, RotationOutcome::Rotated(ref s) if s.id == session.id),
-        "{retry:?}"
+    // The client lost the answer, or two of its requests raced, and r0 comes back
+    // within the grace period: refused, but nothing else happens.
+    for now in [at(100), at(120)] {
+        assert_eq!(
+            store
+                .rotate_refresh_token(&acme.id, "r0", "r1b", at(4010), grace, now)
+                .await
+                .unwrap(),
+            RotationOutcome::AlreadyRotated
+        );
+    }
+    // No second replacement was issued, the session was neither revoked nor touched, and
+    // no reuse was recorded.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&acme.id, "r1b", "r2b", at(4010), grace, at(121))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
     );
-    // Both replacements are live; r1 is used, r1b is left to expire.
-    let RotationOutcome::Rotated(_) = store
-        .rotate_refresh_token("r1", "r2", at(5000), grace, at(200))
+    assert_eq!(
+        store.session(&session.id).await.unwrap(),
+        Some(rotated.clone())
+    );
+    assert!(
+        !actions_logged(store, &acme.id)
+            .await
+            .iter()
+            .any(|a| a == actions::REFRESH_REUSE)
+    );
+    // The one replacement, r1, carries on.
+    let RotationOutcome::Rotated(again) = store
+        .rotate_refresh_token(&acme.id, "r1", "r2", at(5000), grace, at(200))
         .await
         .unwrap()
     else {
         panic!("r1 should rotate");
     };
+    assert_eq!(again.id, session.id);
+    assert_eq!(again.last_seen_at, at(200));
+    assert!(again.is_active(at(200)));
 
     // r2 outlives its idle lifetime (expires at 5000).
     assert_eq!(
         store
-            .rotate_refresh_token("r2", "r3", at(9000), grace, at(5000))
-            .await
-            .unwrap(),
-        RotationOutcome::Expired
-    );
-    assert_eq!(
-        store
-            .rotate_refresh_token("r1b", "r3", at(9000), grace, at(4500))
+            .rotate_refresh_token(&acme.id, "r2", "r3", at(9000), grace, at(5000))
             .await
             .unwrap(),
         RotationOutcome::Expired
@@ -1319,7 +1959,7 @@ async fn refresh_rotation(store: &dyn Store) {
     sign_in(store, &late, "late0").await;
     assert_eq!(
         store
-            .rotate_refresh_token("late0", "late1", at(9000), grace, at(60))
+            .rotate_refresh_token(&acme.id, "late0", "late1", at(9000), grace, at(60))
             .await
             .unwrap(),
         RotationOutcome::SessionInactive
@@ -1333,16 +1973,24 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     sign_in(store, &session, "r0").await;
     let grace = Duration::seconds(30);
     let RotationOutcome::Rotated(_) = store
-        .rotate_refresh_token("r0", "r1", at(3000), grace, at(100))
+        .rotate_refresh_token(&acme.id, "r0", "r1", at(3000), grace, at(100))
         .await
         .unwrap()
     else {
         panic!("r0 should rotate");
     };
+    // Within the grace period r0 is merely refused, which changes nothing…
+    assert_eq!(
+        store
+            .rotate_refresh_token(&acme.id, "r0", "early", at(3000), grace, at(110))
+            .await
+            .unwrap(),
+        RotationOutcome::AlreadyRotated
+    );
 
-    // r0 comes back after the grace period: someone kept a copy.
+    // …but r0 coming back after the grace period means someone kept a copy.
     let outcome = store
-        .rotate_refresh_token("r0", "evil", at(3000), grace, at(131))
+        .rotate_refresh_token(&acme.id, "r0", "evil", at(3000), grace, at(131))
         .await
         .unwrap();
     let RotationOutcome::ReuseDetected(revoked) = outcome else {
@@ -1351,20 +1999,16 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     assert_eq!(revoked.id, session.id);
     assert_eq!(revoked.revoked_at, Some(at(131)));
     assert_eq!(store.session(&session.id).await.unwrap(), Some(revoked));
-    // Neither the legitimate successor nor the replacement offered works any more.
-    for token in ["r1", "evil", "r0"] {
+    // The session's tokens are gone: neither the legitimate successor, nor the spent
+    // token, nor the replacement offered (never issued) works any more.
+    for token in ["r1", "evil", "r0", "early"] {
         let outcome = store
-            .rotate_refresh_token(token, "x", at(3000), grace, at(140))
+            .rotate_refresh_token(&acme.id, token, "x", at(3000), grace, at(140))
             .await
             .unwrap();
-        assert!(
-            matches!(
-                outcome,
-                RotationOutcome::Unknown | RotationOutcome::SessionInactive
-            ),
-            "{token}: {outcome:?}"
-        );
+        assert_eq!(outcome, RotationOutcome::Unknown, "{token}");
     }
+    assert_eq!(store.count_active_sessions(at(140)).await.unwrap(), 0);
 
     let events = store
         .list_audit(&acme.id, &page(500, None))
@@ -1383,33 +2027,215 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     assert_eq!(reuse[0].at, at(131));
 }
 
+async fn refresh_at_another_tenant_is_refused_unspent(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(0));
+    sign_in(store, &session, "r0").await;
+    let grace = Duration::seconds(10);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&globex.id, "r0", "stolen", at(4000), grace, at(100))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert_eq!(
+        store.session(&session.id).await.unwrap(),
+        Some(session.clone())
+    );
+    // Long after the grace period, the right tenant still gets an ordinary rotation.
+    let outcome = store
+        .rotate_refresh_token(&acme.id, "r0", "r1", at(4000), grace, at(1000))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
+    assert!(
+        store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(at(1000))
+    );
+    // Nor can another tenant set off reuse detection with the spent token.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&globex.id, "r0", "stolen", at(4000), grace, at(2000))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert!(
+        store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(at(2000))
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh_token(&acme.id, "r1", "r2", at(5000), grace, at(2000))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated(_)
+    ));
+}
+
 async fn concurrent_rotations(store: Arc<dyn Store>) {
     let acme = tenant(&*store, "acme").await;
     let ada = account(&*store, "ada@example.com", Some((&acme, "user")), at(0)).await;
-    sign_in(&*store, &new_session(&ada, &acme, at(0)), "shared").await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..4 {
-        let store = store.clone();
-        tasks.spawn(async move {
+    // Several rounds, each on a session of its own, give a double rotation several
+    // chances to show.
+    for round in 0..8 {
+        let session = new_session(&ada, &acme, at(0));
+        let shared = format!("shared-{round}");
+        sign_in(&*store, &session, &shared).await;
+        const RACERS: usize = 6;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..RACERS {
+            let store = store.clone();
+            let tenant = acme.id.clone();
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                let outcome = store
+                    .rotate_refresh_token(
+                        &tenant,
+                        &shared,
+                        &format!("{shared}-next{n}"),
+                        at(900),
+                        Duration::MINUTE,
+                        at(10),
+                    )
+                    .await
+                    .unwrap();
+                (n, outcome)
+            });
+        }
+        let mut winners = Vec::new();
+        let mut refused = 0;
+        while let Some(joined) = tasks.join_next().await {
+            match joined.unwrap() {
+                (n, RotationOutcome::Rotated(rotated)) => {
+                    assert_eq!(rotated.id, session.id);
+                    winners.push(n);
+                }
+                (_, RotationOutcome::AlreadyRotated) => refused += 1,
+                (n, other) => panic!("{shared}, racer {n}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "{shared}: exactly one wins, not {winners:?}"
+        );
+        assert_eq!(refused, RACERS - 1);
+        assert!(
             store
-                .rotate_refresh_token(
-                    "shared",
-                    &format!("next{n}"),
-                    at(900),
-                    Duration::MINUTE,
-                    at(10),
-                )
+                .session(&session.id)
                 .await
                 .unwrap()
-        });
-    }
-    while let Some(outcome) = tasks.join_next().await {
-        let outcome = outcome.unwrap();
+                .unwrap()
+                .is_active(at(20))
+        );
+        // Only the winner's replacement was issued, and it rotates on.
+        for n in (0..RACERS).filter(|n| *n != winners[0]) {
+            assert_eq!(
+                store
+                    .rotate_refresh_token(
+                        &acme.id,
+                        &format!("{shared}-next{n}"),
+                        "never",
+                        at(900),
+                        Duration::MINUTE,
+                        at(20)
+                    )
+                    .await
+                    .unwrap(),
+                RotationOutcome::Unknown,
+                "{shared}-next{n}"
+            );
+        }
+        let outcome = store
+            .rotate_refresh_token(
+                &acme.id,
+                &format!("{shared}-next{}", winners[0]),
+                &format!("{shared}-after"),
+                at(1000),
+                Duration::MINUTE,
+                at(20),
+            )
+            .await
+            .unwrap();
         assert!(
             matches!(outcome, RotationOutcome::Rotated(_)),
             "{outcome:?}"
         );
     }
+    assert!(
+        !actions_logged(&*store, &acme.id)
+            .await
+            .iter()
+            .any(|a| a == actions::REFRESH_REUSE)
+    );
+}
+
+async fn replacement_expiry_is_capped_by_the_session(store: Arc<dyn Store>, raw: Raw) {
+    let store = &*store;
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let mut session = new_session(&ada, &acme, at(0));
+    session.expires_at = at(500);
+    sign_in(store, &session, "r0").await;
+    let grace = Duration::seconds(30);
+    let tenant_id = &acme.id;
+    let rotate = |presented: &'static str, replacement: &'static str, expires: i64, now: i64| async move {
+        store
+            .rotate_refresh_token(
+                tenant_id,
+                presented,
+                replacement,
+                at(expires),
+                grace,
+                at(now),
+            )
+            .await
+            .unwrap()
+    };
+
+    // Asked for an expiry past the session's end, the replacement gets the session's.
+    assert!(matches!(
+        rotate("r0", "r1", 4000, 100).await,
+        RotationOutcome::Rotated(_)
+    ));
+    assert_eq!(raw.refresh_token_expiry("r1").await, Some(at(500)));
+    // An earlier expiry is kept as asked.
+    assert!(matches!(
+        rotate("r1", "r2", 400, 200).await,
+        RotationOutcome::Rotated(_)
+    ));
+    assert_eq!(raw.refresh_token_expiry("r2").await, Some(at(400)));
+    assert!(matches!(
+        rotate("r2", "r3", 4000, 399).await,
+        RotationOutcome::Rotated(_)
+    ));
+    assert_eq!(raw.refresh_token_expiry("r3").await, Some(at(500)));
+    // Up to the session's last moment the replacement rotates; then the session is over.
+    assert!(matches!(
+        rotate("r3", "r4", 4000, 499).await,
+        RotationOutcome::Rotated(_)
+    ));
+    assert_eq!(raw.refresh_token_expiry("r4").await, Some(at(500)));
+    assert_eq!(
+        rotate("r4", "r5", 4000, 500).await,
+        RotationOutcome::SessionInactive
+    );
+    assert_eq!(raw.refresh_token_expiry("r5").await, None);
 }
 
 // ---- signing keys --------------------------------------------------------------------

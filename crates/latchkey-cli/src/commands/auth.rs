@@ -30,16 +30,23 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
     }
     let password = read_password_stdin()?;
     let client = Client::new(&args.server)?;
+    if let Some(warning) = cleartext_warning(&client) {
+        output::stderr(warning);
+    }
+    let path = session_file::path()?;
+    // Held until the new session is stored, so that a command still running on the old
+    // session cannot write that back over it.
+    let lock = session_file::lock(&path).await?;
     let signed_in = client.sign_in(&args.tenant, &args.user, &password).await?;
     let Some(session) = client.session().await else {
         bail!("the sign-in returned no session");
     };
-    let path = session_file::path()?;
     let stored = StoredSession {
         server: client.base_url().to_owned(),
         session,
     };
     session_file::save(&path, &stored)?;
+    drop(lock);
     if json {
         output::json(&json!({
             "server": stored.server,
@@ -54,25 +61,47 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
     }
 }
 
+/// The one-line warning for a server reached over plain http on another machine: the
+/// password and the tokens would cross the network unencrypted. Only a warning: a
+/// TLS-terminating proxy on a trusted network is a legitimate setup.
+fn cleartext_warning(client: &Client) -> Option<String> {
+    client.is_cleartext_remote().then(|| {
+        format!(
+            "warning: {} is not on this machine and uses plain http: the password and tokens \
+             are sent unencrypted; use https://",
+            output::clean(client.base_url())
+        )
+    })
+}
+
 /// Signs out on the server (best effort) and deletes the stored session.
 pub async fn logout(json: bool) -> anyhow::Result<()> {
     let path = session_file::path()?;
+    let lock = session_file::lock(&path).await?;
+    let warn = |err: &dyn std::fmt::Display| {
+        output::stderr(format_args!(
+            "warning: could not sign out on the server: {}",
+            output::clean(&err.to_string())
+        ));
+    };
     let signed_out = match session_file::load(&path) {
         Ok(Some(stored)) => {
             match Client::with_session(&stored.server, stored.session) {
                 Ok(client) => {
                     if let Err(err) = client.sign_out().await {
-                        eprintln!("warning: could not sign out on the server: {err}");
+                        warn(&err);
                     }
                 }
-                Err(err) => eprintln!("warning: could not sign out on the server: {err}"),
+                Err(err) => warn(&err),
             }
             session_file::delete(&path)?
         }
         Ok(None) => false,
-        // An unreadable file is still deleted: that is what logging out asks for.
+        // An unreadable file (corrupt, or readable by others) is still deleted: that is
+        // what logging out asks for.
         Err(_) => session_file::delete(&path)?,
     };
+    drop(lock);
     if json {
         output::json(&json!({ "signed_out": signed_out }))
     } else if signed_out {
@@ -98,4 +127,32 @@ pub async fn whoami(ctx: &Ctx) -> anyhow::Result<()> {
         ("permissions", me.permissions.join(", ")),
         ("session", me.session_id.clone()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn warns_about_plain_http_to_other_machines_only() {
+        let warning = |url: &str| cleartext_warning(&Client::new(url).unwrap());
+        for quiet in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+            "https://idp.example.com",
+        ] {
+            assert_eq!(warning(quiet), None, "{quiet}");
+        }
+        let said = warning("http://idp.example.com:8080").unwrap();
+        assert!(
+            said.starts_with("warning: http://idp.example.com:8080/ "),
+            "{said}"
+        );
+        assert!(
+            said.contains("unencrypted") && !said.contains('\n'),
+            "{said}"
+        );
+    }
 }

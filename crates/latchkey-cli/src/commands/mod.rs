@@ -30,8 +30,8 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn load(json: bool) -> anyhow::Result<Self> {
-        let path = session_file::path()?;
+    /// Reads the stored session; the caller holds the session lock.
+    fn load(json: bool, path: PathBuf) -> anyhow::Result<Self> {
         let stored = session_file::require(&path)?;
         let client = Client::with_session(&stored.server, stored.session.clone())?;
         Ok(Self {
@@ -65,13 +65,21 @@ impl Ctx {
 
 /// Runs `command` with the stored session, then stores the session back, whatever the
 /// outcome: a refresh may have rotated the tokens before the command failed.
+///
+/// The whole run holds the session lock, so that concurrent commands take turns: each
+/// reads the session only once it holds the lock, and so sees the tokens the previous
+/// one rotated, instead of presenting a refresh token that was already spent (which the
+/// server refuses, and after its grace period answers by ending the session).
 pub async fn with_session<F>(json: bool, command: F) -> anyhow::Result<()>
 where
     F: AsyncFnOnce(&Ctx) -> anyhow::Result<()>,
 {
-    let ctx = Ctx::load(json)?;
+    let path = session_file::path()?;
+    let lock = session_file::lock(&path).await?;
+    let ctx = Ctx::load(json, path)?;
     let result = command(&ctx).await;
     let saved = ctx.persist().await;
+    drop(lock);
     result.and(saved)
 }
 
@@ -119,8 +127,11 @@ where
 /// stdout stays a JSON array.
 pub fn print_next_hint(ctx: &Ctx, next: Option<&str>) -> anyhow::Result<()> {
     if let Some(next) = next {
+        let next = crate::output::clean(next);
         if ctx.json {
-            eprintln!("note: more results; pass --after {next} or --all");
+            crate::output::stderr(format_args!(
+                "note: more results; pass --after {next} or --all"
+            ));
         } else {
             crate::output::line(format_args!(
                 "More results: pass --after {next} (or --all)."

@@ -18,6 +18,7 @@ pub struct ApiError {
     violations: Vec<Violation>,
     retry_after: Option<i64>,
     www_authenticate: bool,
+    correlation_id: Option<String>,
 }
 
 impl ApiError {
@@ -29,6 +30,7 @@ impl ApiError {
             violations: Vec::new(),
             retry_after: None,
             www_authenticate: false,
+            correlation_id: None,
         }
     }
 
@@ -52,10 +54,9 @@ impl ApiError {
         let mut error = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             codes::INTERNAL,
-            "the server failed to handle the request",
+            format!("the server failed to handle the request (correlation id {correlation_id})"),
         );
-        error.detail =
-            format!("the server failed to handle the request (correlation id {correlation_id})");
+        error.correlation_id = Some(correlation_id);
         error
     }
 }
@@ -127,7 +128,7 @@ impl IntoResponse for ApiError {
             detail: Some(self.detail),
             code: self.code.to_owned(),
             violations: self.violations,
-            correlation_id: None,
+            correlation_id: self.correlation_id,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();

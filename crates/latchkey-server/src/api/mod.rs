@@ -109,7 +109,13 @@ fn on_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// Records per-route request counts and latency.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    // Only standard methods become label values; anything else is one bucket, so a
+    // client cannot create metric series at will.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -172,7 +172,7 @@ impl Services {
         tenant: &Tenant,
         id: &str,
     ) -> Result<MemberRecord, ServiceError> {
-        if caller.account.id.as_str() != id {
+        if !caller.is_self_in(&tenant.id, id) {
             caller.require(&tenant.id, permissions::USERS_READ)?;
         }
         self.find_member(tenant, id).await
@@ -203,6 +203,14 @@ impl Services {
         if let Some(data) = &patch.custom_data {
             check_custom_data(data)?;
         }
+        let changes_account = patch.email.is_some()
+            || patch.username.is_some()
+            || patch.display_name.is_some()
+            || patch.custom_data.is_some()
+            || patch.disabled.is_some();
+        if changes_account || update.role.is_some() {
+            self.require_authority_over(caller, &current).await?;
+        }
         if update.disabled == Some(true) && current.account.id == caller.account.id {
             return Err(ServiceError::Validation(
                 "you cannot disable your own account".into(),
@@ -220,7 +228,6 @@ impl Services {
                 ));
             }
         }
-        let now = self.clock.now();
         let event = self.audit_event(
             Some(&tenant.id),
             Some(&caller.account.id),
@@ -236,19 +243,17 @@ impl Services {
                 "role": role.as_ref().map(RoleName::as_str),
             }),
         );
+        let role_change = role.filter(|role| *role != current.role);
         let account = self
             .store
-            .update_account(&current.account.id, &patch, &event)
+            .update_account(
+                &current.account.id,
+                &patch,
+                role_change.as_ref().map(|role| (&tenant.id, role)),
+                &event,
+            )
             .await?;
-        let role = match role {
-            Some(role) if role != current.role => {
-                self.store
-                    .put_membership(&tenant.id, &account.id, &role, now, &event)
-                    .await?
-                    .role
-            }
-            _ => current.role,
-        };
+        let role = role_change.unwrap_or(current.role);
         Ok(MemberRecord { account, role })
     }
 
@@ -275,16 +280,12 @@ impl Services {
             AuditOutcome::Success,
             json!({"email": current.account.email.as_str()}),
         );
-        let other_tenants = self.store.memberships_of(&current.account.id).await?.len() > 1;
-        if other_tenants || current.account.platform_admin {
-            self.store
-                .remove_membership(&tenant.id, &current.account.id, self.clock.now(), &event)
-                .await?;
-        } else {
-            self.store
-                .delete_account(&current.account.id, &event)
-                .await?;
-        }
+        self.require_authority_over(caller, &current).await?;
+        // One store transaction removes the membership and, when it was the account's
+        // last one, the account.
+        self.store
+            .remove_membership(&tenant.id, &current.account.id, self.clock.now(), &event)
+            .await?;
         Ok(())
     }
 
@@ -298,6 +299,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         caller.require(&tenant.id, permissions::USERS_WRITE)?;
         let current = self.find_member(tenant, id).await?;
+        self.require_authority_over(caller, &current).await?;
         let hash = self
             .checked_hash(
                 tenant,
@@ -329,6 +331,13 @@ impl Services {
         new_password: &str,
     ) -> Result<(), ServiceError> {
         caller.require(&caller.tenant.id, permissions::PROFILE_WRITE)?;
+        // Guessing the current password with a stolen access token is throttled exactly
+        // like guessing it at sign-in, on the same counter.
+        self.reserve_attempt(
+            &super::auth::throttle_key(Some(&caller.account.id), ""),
+            self.clock.now(),
+        )
+        .await?;
         let stored = self.store.password_hash(&caller.account.id).await?;
         let matches = matches!(
             self.hasher.verify(current_password, stored).await?,
@@ -343,14 +352,7 @@ impl Services {
                 AuditOutcome::Failure,
                 json!({"reason": "current password incorrect"}),
             );
-            self.store
-                .record_login_failure(
-                    &format!("account:{}", caller.account.id),
-                    &self.lockout,
-                    self.clock.now(),
-                    &event,
-                )
-                .await?;
+            self.store.append_audit(&event).await?;
             return Err(ServiceError::InvalidCredentials);
         }
         let hash = self
@@ -387,7 +389,7 @@ impl Services {
         tenant: &Tenant,
         id: &str,
     ) -> Result<Vec<Session>, ServiceError> {
-        if caller.account.id.as_str() != id {
+        if !caller.is_self_in(&tenant.id, id) {
             caller.require(&tenant.id, permissions::SESSIONS_READ)?;
         }
         let member = self.find_member(tenant, id).await?;
@@ -404,7 +406,7 @@ impl Services {
         id: &str,
         session_id: &str,
     ) -> Result<(), ServiceError> {
-        if caller.account.id.as_str() != id {
+        if !caller.is_self_in(&tenant.id, id) {
             caller.require(&tenant.id, permissions::SESSIONS_WRITE)?;
         }
         let member = self.find_member(tenant, id).await?;
@@ -429,6 +431,31 @@ impl Services {
             .await?
         {
             return Err(ServiceError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    /// Account fields (password, email, names, custom data, disabled) are global, as is
+    /// a platform administrator's standing: a tenant administrator may act on them only
+    /// for accounts that belong to their tenant alone and are not platform
+    /// administrators. Platform administrators may act on anyone, anyone on themselves.
+    async fn require_authority_over(
+        &self,
+        caller: &Caller,
+        member: &MemberRecord,
+    ) -> Result<(), ServiceError> {
+        if caller.account.platform_admin || caller.account.id == member.account.id {
+            return Ok(());
+        }
+        if member.account.platform_admin {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may change a platform administrator",
+            ));
+        }
+        if self.store.memberships_of(&member.account.id).await?.len() > 1 {
+            return Err(ServiceError::Forbidden(
+                "this account also belongs to other tenants; only a platform administrator may change it",
+            ));
         }
         Ok(())
     }

@@ -4,11 +4,24 @@ use latchkey_core::audit::actions;
 use latchkey_core::secret::{generate_opaque_token, hash_opaque_token};
 use latchkey_core::token::{TokenSubject, issuer_for};
 use latchkey_core::{Account, AuditOutcome, Role, Session, SessionId, Tenant, ThrottleDecision};
-use latchkey_store::RotationOutcome;
+use latchkey_store::{RotationOutcome, SignInRecord};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{Caller, ServiceError, Services};
+
+/// The longest login worth looking up: emails have at most 254 characters.
+const MAX_LOGIN_CHARS: usize = 254;
+
+/// The brute-force counter's key: the account when it exists, otherwise a hash of the
+/// login as typed (fixed length, whatever was sent), so unknown logins are throttled
+/// exactly like real ones.
+pub(super) fn throttle_key(account: Option<&latchkey_core::AccountId>, login_key: &str) -> String {
+    match account {
+        Some(id) => format!("account:{id}"),
+        None => format!("login:{}", hash_opaque_token(login_key)),
+    }
+}
 use crate::password::Verification;
 
 /// What a sign-in needs from the request.
@@ -53,34 +66,24 @@ impl Services {
     pub async fn sign_in(&self, request: SignIn<'_>) -> Result<IssuedTokens, ServiceError> {
         let tenant = self.tenant_by_domain(request.tenant_domain).await?;
         let login_key = request.login.trim().to_lowercase();
-        let found = self.store.account_by_login(&login_key).await?;
-        let throttle_key = match &found {
-            Some(credentials) => format!("account:{}", credentials.account.id),
-            None => format!("login:{login_key}"),
-        };
-        let now = self.clock.now();
-        let throttle = self.store.login_throttle(&throttle_key).await?;
-        if let ThrottleDecision::Wait(wait) = self.lockout.decide(&throttle, now) {
-            let event = self.audit_event(
-                Some(&tenant.id),
-                found.as_ref().map(|c| &c.account.id),
-                actions::SIGN_IN,
-                Some(request.login.chars().take(254).collect()),
-                AuditOutcome::Failure,
-                json!({"reason": "throttled", "ip": request.ip_address}),
-            );
-            self.store.append_audit(&event).await?;
+        if login_key.chars().count() > MAX_LOGIN_CHARS {
+            // No email or username is this long; nothing to look up or throttle.
             self.metrics.sign_in(false);
-            return Err(ServiceError::TooManyAttempts {
-                retry_after_seconds: wait.whole_seconds().max(1),
-            });
+            return Err(ServiceError::InvalidCredentials);
         }
+        let found = self.store.account_by_login(&login_key).await?;
+        let throttle_key = throttle_key(found.as_ref().map(|c| &c.account.id), &login_key);
+        let now = self.clock.now();
+        self.reserve_attempt(&throttle_key, now).await?;
 
         let (account, stored_hash) = match found {
             Some(c) => (Some(c.account), c.password_hash),
             None => (None, None),
         };
-        let verification = self.hasher.verify(request.password, stored_hash).await?;
+        let verification = self
+            .hasher
+            .verify(request.password, stored_hash.clone())
+            .await?;
         let membership = match &account {
             Some(a) => self.store.membership(&tenant.id, &a.id).await?,
             None => None,
@@ -91,24 +94,21 @@ impl Services {
             {
                 Ok((rehash, account, membership))
             }
-            (_, account, _) => Err(account),
+            // Only members are named in this tenant's log: another tenant's admin must
+            // not learn from it whether an address has an account elsewhere.
+            (_, account, membership) => Err(account.filter(|_| membership.is_some())),
         };
         let (rehash, account, membership) = match granted {
             Ok(granted) => granted,
-            Err(account) => {
-                let event = self.audit_event(
-                    Some(&tenant.id),
-                    account.as_ref().map(|a| &a.id),
-                    actions::SIGN_IN,
-                    Some(request.login.chars().take(254).collect()),
-                    AuditOutcome::Failure,
-                    json!({"reason": "invalid_credentials", "ip": request.ip_address}),
-                );
-                self.store
-                    .record_login_failure(&throttle_key, &self.lockout, now, &event)
-                    .await?;
-                self.metrics.sign_in(false);
-                return Err(ServiceError::InvalidCredentials);
+            Err(member) => {
+                return Err(self
+                    .sign_in_failed(
+                        &tenant,
+                        member.as_ref(),
+                        request.login,
+                        request.ip_address.as_deref(),
+                    )
+                    .await);
             }
         };
 
@@ -121,7 +121,10 @@ impl Services {
             last_seen_at: now,
             expires_at: now + self.lifetimes.session_max,
             revoked_at: None,
-            user_agent: request.user_agent.map(|ua| ua.chars().take(512).collect()),
+            user_agent: request
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().take(512).collect()),
             ip_address: request.ip_address.clone(),
         };
         let refresh = generate_opaque_token();
@@ -133,16 +136,32 @@ impl Services {
             AuditOutcome::Success,
             json!({"session": session.id, "ip": request.ip_address, "rehashed": rehash.is_some()}),
         );
-        self.store
+        let refresh_hash = hash_opaque_token(refresh.expose());
+        let opened = self
+            .store
             .open_session(
-                &session,
-                &hash_opaque_token(refresh.expose()),
-                self.refresh_expiry(&session, now),
-                &throttle_key,
-                rehash.as_deref(),
+                &SignInRecord {
+                    session: &session,
+                    refresh_hash: &refresh_hash,
+                    refresh_expires_at: self.refresh_expiry(&session, now),
+                    throttle_key: &throttle_key,
+                    verified_hash: stored_hash.as_deref(),
+                    rehash: rehash.as_deref(),
+                },
                 &event,
             )
             .await?;
+        if !opened {
+            // The password was changed while we checked the old one.
+            return Err(self
+                .sign_in_failed(
+                    &tenant,
+                    Some(&account),
+                    request.login,
+                    request.ip_address.as_deref(),
+                )
+                .await);
+        }
         self.metrics.sign_in(true);
         let account = Account {
             last_login_at: Some(now),
@@ -172,11 +191,11 @@ impl Services {
         let now = self.clock.now();
         let replacement = generate_opaque_token();
         let replacement_hash = hash_opaque_token(replacement.expose());
-        // The replacement's expiry is capped by the session's end below, after we know it;
-        // the idle lifetime bounds it here.
+        // The store caps the replacement's expiry at the session's end.
         let outcome = self
             .store
             .rotate_refresh_token(
+                &tenant.id,
                 &hash_opaque_token(presented),
                 &replacement_hash,
                 now + self.lifetimes.refresh_idle,
@@ -195,17 +214,15 @@ impl Services {
             RotationOutcome::SessionInactive => {
                 return Err(ServiceError::InvalidRefreshToken("session not active"));
             }
+            RotationOutcome::AlreadyRotated => {
+                return Err(ServiceError::InvalidRefreshToken("token was already used"));
+            }
             RotationOutcome::ReuseDetected(_) => {
                 return Err(ServiceError::InvalidRefreshToken(
                     "token was already used; the session has been revoked",
                 ));
             }
         };
-        if session.tenant_id != tenant.id {
-            return Err(ServiceError::InvalidRefreshToken(
-                "token belongs to another tenant",
-            ));
-        }
         let account = self
             .store
             .account_by_id(&session.account_id)
@@ -255,6 +272,53 @@ impl Services {
             .revoke_session(&caller.session_id, self.clock.now(), &event)
             .await?;
         Ok(())
+    }
+
+    /// Counts an attempt on `key` before any password is checked, or refuses it while the
+    /// key must wait.
+    pub(super) async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        match self
+            .store
+            .reserve_login_attempt(key, &self.lockout, now)
+            .await?
+        {
+            ThrottleDecision::Allow => Ok(()),
+            ThrottleDecision::Wait(wait) => {
+                self.metrics.sign_in(false);
+                // Round up so a client that waits as told is never refused again.
+                let millis = wait.whole_milliseconds().max(1);
+                Err(ServiceError::TooManyAttempts {
+                    retry_after_seconds: i64::try_from((millis + 999) / 1000).unwrap_or(i64::MAX),
+                })
+            }
+        }
+    }
+
+    /// Records a refused sign-in and returns the one answer every refusal gets.
+    async fn sign_in_failed(
+        &self,
+        tenant: &Tenant,
+        member: Option<&Account>,
+        login: &str,
+        ip_address: Option<&str>,
+    ) -> ServiceError {
+        let event = self.audit_event(
+            Some(&tenant.id),
+            member.map(|a| &a.id),
+            actions::SIGN_IN,
+            Some(login.trim().chars().take(MAX_LOGIN_CHARS).collect()),
+            AuditOutcome::Failure,
+            json!({"reason": "invalid_credentials", "ip": ip_address}),
+        );
+        self.metrics.sign_in(false);
+        match self.store.append_audit(&event).await {
+            Ok(()) => ServiceError::InvalidCredentials,
+            Err(error) => error.into(),
+        }
     }
 
     pub(super) async fn role_of(

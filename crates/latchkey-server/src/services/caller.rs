@@ -37,6 +37,11 @@ impl Caller {
         }
     }
 
+    /// Is `id` the caller's own account, seen through the tenant of its token?
+    pub fn is_self_in(&self, tenant: &TenantId, id: &str) -> bool {
+        self.tenant.id == *tenant && self.account.id.as_str() == id
+    }
+
     pub fn require_platform_admin(&self) -> Result<(), ServiceError> {
         if self.account.platform_admin {
             Ok(())
@@ -101,12 +106,13 @@ impl Services {
         // Read the tenant from the unverified payload only to choose the key; nothing is
         // trusted until the signature checks out with that tenant's key.
         let tenant_hint = unverified_tenant_id(token).ok_or(ServiceError::InvalidToken)?;
-        let claims: AccessClaims = self.keys.verify(&tenant_hint, token).await?;
+        // An unknown tenant ends here: nothing below may create keys for it.
         let tenant = self
             .store
             .tenant_by_id(&tenant_hint)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
+        let claims: AccessClaims = self.keys.verify(&tenant.id, token).await?;
         let expected_issuer =
             latchkey_core::token::issuer_for(&self.public_url, tenant.domain.as_str());
         let now = self.clock.now().unix_timestamp();

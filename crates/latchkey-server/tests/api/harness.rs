@@ -69,6 +69,10 @@ impl TestApp {
         let env = |name: &str| match name {
             "LATCHKEY_ADMIN_EMAIL" => Some(ADMIN_EMAIL.to_owned()),
             "LATCHKEY_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.to_owned()),
+            // Required with PostgreSQL (every node must share it); harmless with SQLite.
+            "LATCHKEY_ENCRYPTION_KEY" => {
+                Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned())
+            }
             _ => None,
         };
         let config = Config::load_with_env(

@@ -25,6 +25,12 @@ on_both_backends!(
     sdk_refreshes_expired_tokens,
     key_rotation_keeps_old_tokens_valid,
     own_password_change_keeps_only_this_session,
+    tenant_admins_cannot_touch_platform_admins,
+    parallel_guesses_cannot_outrun_the_lockout,
+    password_change_guesses_are_throttled,
+    forged_tokens_for_unknown_tenants_are_cheap_401s,
+    role_changes_apply_atomically,
+    refresh_tokens_are_bound_to_their_tenant,
 );
 
 async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
@@ -110,20 +116,21 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: TestApp) {
     assert_ne!(rotated, original);
     assert_ne!(second.body["access_token"], first["access_token"]);
 
-    // A retry of the same token within the grace period (a lost response) still works.
+    // The same token again within the grace period (two requests racing) is refused,
+    // but the session survives: the rotated token still works.
     app.clock.advance(Duration::seconds(5));
-    let retry = refresh(&app, &original).await;
-    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
-    let from_retry = retry.body["refresh_token"].as_str().unwrap().to_owned();
+    let race = refresh(&app, &original).await;
+    assert_problem(&race, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    let third = refresh(&app, &rotated).await;
+    assert_eq!(third.status, StatusCode::OK, "{}", third.body);
+    let latest = third.body["refresh_token"].as_str().unwrap().to_owned();
 
     // After the grace period, presenting the old token again is theft: the session dies.
     app.clock.advance(Duration::seconds(10));
     let reuse = refresh(&app, &original).await;
     assert_problem(&reuse, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
-    for token in [&rotated, &from_retry] {
-        let after = refresh(&app, token).await;
-        assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
-    }
+    let after = refresh(&app, &latest).await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
     let access = second.body["access_token"].as_str().unwrap();
     let me = app
         .call(Method::GET, "/api/v1/me", Some(access), None)
@@ -534,8 +541,13 @@ async fn audit_records_mutations_and_sign_ins(app: TestApp) {
             .find(|e| e["action"] == action && e["outcome"] == outcome)
             .unwrap_or_else(|| panic!("no {action}/{outcome} in {events:?}"))
     };
-    assert_eq!(find("account.create", "success")["target"], id.as_str());
-    assert_eq!(find("account.delete", "success")["target"], id.as_str());
+    let about_the_account = |action: &str| {
+        events.iter().any(|e| {
+            e["action"] == action && e["outcome"] == "success" && e["target"] == id.as_str()
+        })
+    };
+    assert!(about_the_account("account.create"), "{events:?}");
+    assert!(about_the_account("account.delete"), "{events:?}");
     find("session.sign_in", "success");
     let failure = find("session.sign_in", "failure");
     assert_eq!(failure["target"], "audited@example.com");
@@ -915,4 +927,190 @@ impl TestApp {
         use latchkey_core::Clock as _;
         self.clock.now()
     }
+}
+
+async fn tenant_admins_cannot_touch_platform_admins(app: TestApp) {
+    let root = app.admin_token().await;
+    app.create_user(&root, "default", "deputy@example.com", "admin")
+        .await;
+    let deputy = app
+        .token("default", "deputy@example.com", USER_PASSWORD)
+        .await;
+    let me = app.call(Method::GET, "/api/v1/me", Some(&root), None).await;
+    let root_id = me.body["account"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/tenants/default/users/{root_id}");
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("{path}/password"),
+            Some(json!({"password": "i own the platform now"})),
+        ),
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"email": "mine@example.com"})),
+        ),
+        (Method::PATCH, path.clone(), Some(json!({"disabled": true}))),
+        (Method::PATCH, path.clone(), Some(json!({"role": "reader"}))),
+        (Method::DELETE, path.clone(), None),
+    ] {
+        let reply = app.call(method, &path, Some(&deputy), body).await;
+        assert_problem(&reply, StatusCode::FORBIDDEN, "forbidden");
+    }
+    // Reading is fine, and the platform admin is untouched.
+    let read = app.call(Method::GET, &path, Some(&deputy), None).await;
+    assert_eq!(read.status, StatusCode::OK);
+    app.admin_token().await;
+}
+
+async fn parallel_guesses_cannot_outrun_the_lockout(app: TestApp) {
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let request = app
+            .http
+            .post(app.url("/api/v1/tenants/default/sign-in"))
+            .json(&json!({"login": ADMIN_EMAIL, "password": format!("guess number {i} is wrong")}));
+        guesses.spawn(async move { TestApp::read(request.send().await.unwrap()).await });
+    }
+    let replies = guesses.join_all().await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // Three free failures and the first delayed one: no more than four guesses are checked.
+    assert_eq!(
+        (checked, refused),
+        (4, 8),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let waiting = replies
+        .iter()
+        .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    let retry_after: i64 = waiting.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+}
+
+async fn password_change_guesses_are_throttled(app: TestApp) {
+    let admin = app.admin_token().await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let reply = app
+            .call(
+                Method::PUT,
+                "/api/v1/me/password",
+                Some(&admin),
+                Some(json!({"current_password": format!("wrong guess {i}"), "new_password": "a new long passphrase"})),
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    assert_eq!(&statuses[..4], &[StatusCode::UNAUTHORIZED; 4]);
+    assert_eq!(&statuses[4..], &[StatusCode::TOO_MANY_REQUESTS; 2]);
+    // The same counter guards sign-in.
+    let sign_in = app.sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_problem(&sign_in, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+}
+
+async fn forged_tokens_for_unknown_tenants_are_cheap_401s(app: TestApp) {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let forged = format!(
+        "{}.{}.AAAA",
+        b64(json!({"alg": "RS256", "kid": "made-up"})),
+        b64(json!({"tenant_id": "AAAAAAAAAAAAAAAAAAAAAA", "sub": "x", "sid": "y"}))
+    );
+    for _ in 0..3 {
+        let reply = app
+            .call(Method::GET, "/api/v1/me", Some(&forged), None)
+            .await;
+        assert_problem(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+    let none_alg = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none"})),
+        b64(json!({"tenant_id": "AAAAAAAAAAAAAAAAAAAAAA"}))
+    );
+    let reply = app
+        .call(Method::GET, "/api/v1/me", Some(&none_alg), None)
+        .await;
+    assert_problem(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+async fn role_changes_apply_atomically(app: TestApp) {
+    let admin = app.admin_token().await;
+    let id = app
+        .create_user(&admin, "default", "promoted@example.com", "user")
+        .await;
+    let path = format!("/api/v1/tenants/default/users/{id}");
+    let reply = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"role": "admin", "display_name": "Promoted"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["role"], "admin");
+    assert_eq!(reply.body["display_name"], "Promoted");
+    let promoted = app
+        .token("default", "promoted@example.com", USER_PASSWORD)
+        .await;
+    let list = app
+        .call(
+            Method::GET,
+            "/api/v1/tenants/default/users",
+            Some(&promoted),
+            None,
+        )
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    // An unknown role changes nothing at all.
+    let bad = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"role": "emperor", "display_name": "Never"})),
+        )
+        .await;
+    assert_problem(&bad, StatusCode::BAD_REQUEST, "validation_failed");
+    let unchanged = app.call(Method::GET, &path, Some(&admin), None).await;
+    assert_eq!(unchanged.body["display_name"], "Promoted");
+    assert_eq!(unchanged.body["role"], "admin");
+}
+
+async fn refresh_tokens_are_bound_to_their_tenant(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_tenant(&admin, "elsewhere").await;
+    let body = app
+        .sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .body;
+    let token = body["refresh_token"].as_str().unwrap();
+    let wrong = app
+        .call(
+            Method::POST,
+            "/api/v1/tenants/elsewhere/token/refresh",
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+        .await;
+    assert_problem(&wrong, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    // Not spent: long after the grace period it still rotates normally at its own tenant.
+    app.clock.advance(Duration::seconds(30));
+    let right = refresh(&app, token).await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
 }
