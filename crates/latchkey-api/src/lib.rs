@@ -65,6 +65,7 @@ wire! {
         pub role: Option<String>,
     }
 
+    #[serde(deny_unknown_fields)]
     pub struct PasswordPolicyView {
         pub min_length: usize,
         pub max_length: usize,

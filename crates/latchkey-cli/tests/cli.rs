@@ -21,7 +21,7 @@ const USER_PASSWORD: &str = "Violet-Harbor-5528-Mosaic";
 struct Server {
     child: Child,
     url: String,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Server {
@@ -33,43 +33,63 @@ impl Drop for Server {
 
 fn start_server() -> Server {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
+    let (mut server, _) = spawn_server(data.path(), Some(ADMIN_PASSWORD));
+    server._data = Some(data);
+    server
+}
+
+/// Starts `latchkey serve` on `data`; returns it with the stderr lines printed before
+/// the address line (the bootstrap messages).
+fn spawn_server(data: &Path, admin_password: Option<&str>) -> (Server, Vec<String>) {
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
+        .arg(data)
         .env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("LATCHKEY_ADMIN_PASSWORD")
         .env_remove("LATCHKEY_CONFIG")
         .env_remove("LATCHKEY_DATABASE_URL")
         .env_remove("LATCHKEY_LISTEN")
         .env_remove("LATCHKEY_DATA_DIR")
+        .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    if let Some(password) = admin_password {
+        command.env("LATCHKEY_ADMIN_PASSWORD", password);
+    }
+    let mut child = command.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     // Keeps draining stderr after the address line so that logging never blocks.
     std::thread::spawn(move || {
+        let mut before = Vec::new();
         let mut sent = false;
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if !sent && let Some(url) = line.strip_prefix("latchkey listening on ") {
-                let _ = tx.send(url.trim().to_owned());
+            if sent {
+                continue;
+            }
+            if let Some(url) = line.strip_prefix("latchkey listening on ") {
+                let _ = tx.send((url.trim().to_owned(), std::mem::take(&mut before)));
                 sent = true;
+            } else {
+                before.push(line);
             }
         }
     });
     let mut server = Server {
         child,
         url: String::new(),
-        _data: data,
+        _data: None,
     };
     match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(url) => server.url = url,
+        Ok((url, before)) => {
+            server.url = url;
+            (server, before)
+        }
         Err(_) => panic!("the server did not report its address"),
     }
-    server
 }
 
 /// Runs `latchkey ARGS` with a config directory and optional stdin.
@@ -553,4 +573,97 @@ fn usage_and_input_errors_are_one_line() {
         stderr.starts_with("error: ") && stderr.contains("--email"),
         "{stderr}"
     );
+}
+
+#[test]
+fn first_start_prints_a_generated_password_once_and_sigterm_exits_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut first, lines) = spawn_server(data.path(), None);
+    let announced = lines
+        .iter()
+        .find_map(|l| {
+            l.split_once("with the generated password: ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no generated password in {lines:?}"));
+    assert!(announced.len() >= 32, "{announced}");
+    // The generated password works.
+    let config = tempfile::tempdir().unwrap();
+    ok(
+        config.path(),
+        &[
+            "login",
+            "--server",
+            &first.url,
+            "--tenant",
+            "default",
+            "--user",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        Some(&format!("{announced}\n")),
+    );
+    // SIGTERM drains and exits 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = first.child.wait().unwrap();
+    assert!(exit.success(), "serve exited with {exit:?} after SIGTERM");
+
+    // A second start on the same data never prints or changes a password again, even
+    // when one is configured now.
+    let (_second, lines) = spawn_server(data.path(), Some(ADMIN_PASSWORD));
+    assert!(lines.iter().all(|l| !l.contains("password")), "{lines:?}");
+    ok(
+        config.path(),
+        &[
+            "login",
+            "--server",
+            &_second.url,
+            "--tenant",
+            "default",
+            "--user",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        Some(&format!("{announced}\n")),
+    );
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_with_one_line_naming_the_setting() {
+    let data = tempfile::tempdir().unwrap();
+    for (args, env, setting) in [
+        (vec!["--listen", "nowhere"], None, "listen"),
+        (vec!["--log-format", "xml"], None, "log_format"),
+        (vec!["--database-url", "mysql://db/x"], None, "database_url"),
+        (
+            vec![],
+            Some(("LATCHKEY_ENCRYPTION_KEY", "c2hvcnQ=")),
+            "encryption_key",
+        ),
+    ] {
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .args(&args)
+            .arg("--data-dir")
+            .arg(data.path());
+        command.env_remove("LATCHKEY_ENCRYPTION_KEY");
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let out = command.stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        let stderr = text(&out.stderr);
+        let lines: Vec<_> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(
+            lines[0].starts_with("error: invalid configuration: "),
+            "{stderr}"
+        );
+        assert!(lines[0].contains(setting), "{setting}: {stderr}");
+    }
 }

@@ -101,21 +101,26 @@ pub trait Store: Send + Sync + 'static {
     async fn password_hash(&self, id: &AccountId) -> StoreResult<Option<String>>;
     /// Applies `patch`; with `role_in`, also changes the account's role in that tenant
     /// (`NotFound` when the account is no member there or the role does not exist).
+    /// Disabling an account revokes all its sessions at `now`, so enabling it again
+    /// brings none of them back.
     async fn update_account(
         &self,
         id: &AccountId,
         patch: &AccountPatch,
         role_in: Option<(&TenantId, &RoleName)>,
+        now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
     async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()>;
-    /// Sets the password hash and revokes every session of the account except `keep`.
+    /// Sets the password hash, revokes every session of the account except `keep`, and
+    /// clears the brute-force record `clear_throttle` (a new password unlocks).
     /// NotFound when the account does not exist.
     async fn set_password_hash(
         &self,
         id: &AccountId,
         hash: &str,
         keep: Option<&SessionId>,
+        clear_throttle: Option<&str>,
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<()>;

@@ -391,6 +391,7 @@ macro_rules! impl_store {
                     id: &AccountId,
                     patch: &AccountPatch,
                     role_in: Option<(&TenantId, &RoleName)>,
+                    now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
                     let mut tx = self.writer().begin().await?;
@@ -418,6 +419,16 @@ macro_rules! impl_store {
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    if patch.disabled == Some(true) {
+                        sqlx::query(
+                            "UPDATE sessions SET revoked_at = $1 \
+                             WHERE account_id = $2 AND revoked_at IS NULL",
+                        )
+                        .bind(millis(now))
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     if let Some((tenant, role)) = role_in {
                         let role_exists = sqlx::query("SELECT 1 FROM roles WHERE tenant_id = $1 AND name = $2")
                             .bind(tenant.as_str())
@@ -462,6 +473,7 @@ macro_rules! impl_store {
                     id: &AccountId,
                     hash: &str,
                     keep: Option<&SessionId>,
+                    clear_throttle: Option<&str>,
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
@@ -486,6 +498,12 @@ macro_rules! impl_store {
                     .bind(keep.map(SessionId::as_str))
                     .execute(&mut *tx)
                     .await?;
+                    if let Some(key) = clear_throttle {
+                        sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(())

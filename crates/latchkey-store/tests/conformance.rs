@@ -153,6 +153,7 @@ conformance!(
     account_creation_is_atomic_with_its_membership,
     custom_data_is_merged,
     account_update_changes_role_in_the_same_transaction,
+    disabling_revokes_sessions_and_a_new_password_unlocks,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -660,6 +661,7 @@ async fn account_lifecycle(store: &dyn Store) {
             &id,
             &patch,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await
@@ -687,6 +689,7 @@ async fn account_lifecycle(store: &dyn Store) {
                 &AccountId::generate(),
                 &patch,
                 None,
+                at(50),
                 &event(actions::ACCOUNT_UPDATE, None, at(2)),
             )
             .await,
@@ -741,6 +744,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
             &two.id,
             &take_email,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await;
@@ -754,6 +758,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
             &two.id,
             &take_username,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await;
@@ -768,6 +773,7 @@ async fn account_uniqueness_is_case_insensitive(store: &dyn Store) {
             &ada.id,
             &recase,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(3)),
         )
         .await
@@ -823,6 +829,7 @@ async fn custom_data_is_merged(store: &dyn Store) {
             &ada.id,
             &patch,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(1)),
         )
         .await
@@ -841,6 +848,7 @@ async fn custom_data_is_merged(store: &dyn Store) {
             &ada.id,
             &patch,
             None,
+            at(50),
             &event(actions::ACCOUNT_UPDATE, None, at(2)),
         )
         .await
@@ -869,6 +877,7 @@ async fn account_update_changes_role_in_the_same_transaction(store: &dyn Store) 
             &ada.id,
             &patch,
             Some((&acme.id, &RoleName::admin())),
+            at(50),
             &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(1)),
         )
         .await
@@ -892,6 +901,7 @@ async fn account_update_changes_role_in_the_same_transaction(store: &dyn Store) 
                     &ada.id,
                     &rename,
                     Some((tenant_id, &role)),
+                    at(50),
                     &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(2)),
                 )
                 .await,
@@ -926,6 +936,7 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
             &ada.id,
             "$argon2id$new",
             Some(&keep.id),
+            None,
             at(10),
             &event(actions::PASSWORD_CHANGE, Some(&acme.id), at(10)),
         )
@@ -987,6 +998,7 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
             &ada.id,
             "$argon2id$admin-set",
             None,
+            None,
             at(12),
             &event(actions::PASSWORD_SET, Some(&acme.id), at(12)),
         )
@@ -1004,6 +1016,7 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
             .set_password_hash(
                 &AccountId::generate(),
                 "h",
+                None,
                 None,
                 at(12),
                 &event(actions::PASSWORD_SET, None, at(12)),
@@ -1671,6 +1684,7 @@ async fn sign_in_is_refused_when_the_password_changed_meanwhile(store: &dyn Stor
             &ada.id,
             "$argon2id$changed",
             None,
+            None,
             at(2),
             &event(actions::PASSWORD_CHANGE, Some(&acme.id), at(2)),
         )
@@ -1846,6 +1860,7 @@ async fn sign_in_racing_password_change(store: Arc<dyn Store>) {
                     .set_password_hash(
                         &account,
                         &new_hash,
+                        None,
                         None,
                         at(10 * round + 2),
                         &event(actions::PASSWORD_SET, Some(&tenant), at(10 * round + 2)),
@@ -2480,4 +2495,81 @@ where
     rows.iter()
         .map(|row| (row.get::<String, _>("t"), row.get::<String, _>("n")))
         .collect()
+}
+
+async fn disabling_revokes_sessions_and_a_new_password_unlocks(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(1));
+    sign_in(store, &session, "r0").await;
+    let disable = AccountPatch {
+        disabled: Some(true),
+        ..AccountPatch::default()
+    };
+    store
+        .update_account(
+            &ada.id,
+            &disable,
+            None,
+            at(5),
+            &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(5)),
+        )
+        .await
+        .unwrap();
+    let revoked = store.session(&session.id).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(5)));
+    let enable = AccountPatch {
+        disabled: Some(false),
+        ..AccountPatch::default()
+    };
+    store
+        .update_account(
+            &ada.id,
+            &enable,
+            None,
+            at(6),
+            &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(6)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(at(7))
+    );
+
+    // A lock is lifted by a new password.
+    let policy = LockoutPolicy::default();
+    for i in 0..10 {
+        store
+            .reserve_login_attempt("account:ada", &policy, at(100 + i * 100))
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .login_throttle("account:ada")
+            .await
+            .unwrap()
+            .locked_until
+            .is_some()
+    );
+    store
+        .set_password_hash(
+            &ada.id,
+            "$argon2id$new",
+            None,
+            Some("account:ada"),
+            at(1200),
+            &event(actions::PASSWORD_SET, Some(&acme.id), at(1200)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_throttle("account:ada").await.unwrap(),
+        LoginThrottle::default()
+    );
 }

@@ -46,6 +46,8 @@ pub async fn me(caller: Caller) -> Json<MeView> {
         (status = 204, description = "Changed"),
         (status = 400, description = "New password violates the policy", body = Problem),
         (status = 401, description = "Current password wrong, or no valid token", body = Problem),
+        (status = 403, description = "The role may not change its password (demo)", body = Problem),
+        (status = 429, description = "Too many wrong current passwords; see Retry-After", body = Problem),
     )
 )]
 pub async fn change_password(

@@ -49,6 +49,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             text,
         )
             .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(error) => ApiError::from(crate::services::ServiceError::Internal(format!(
+            "rendering metrics: {error}"
+        )))
+        .into_response(),
     }
 }

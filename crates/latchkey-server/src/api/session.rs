@@ -69,6 +69,7 @@ pub async fn sign_in(
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
         (status = 401, description = "Unknown, expired or reused refresh token", body = Problem),
+        (status = 404, description = "No such tenant", body = Problem),
     )
 )]
 pub async fn refresh(

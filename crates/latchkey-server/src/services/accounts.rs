@@ -201,7 +201,10 @@ impl Services {
             disabled: update.disabled,
         };
         if let Some(data) = &patch.custom_data {
-            check_custom_data(data)?;
+            // The limit is on what is stored, so check the merged result.
+            let mut merged = current.account.custom_data.clone();
+            latchkey_core::account::merge_custom_data(&mut merged, data.clone());
+            check_custom_data(&merged)?;
         }
         let changes_account = patch.email.is_some()
             || patch.username.is_some()
@@ -250,6 +253,7 @@ impl Services {
                 &current.account.id,
                 &patch,
                 role_change.as_ref().map(|role| (&tenant.id, role)),
+                self.clock.now(),
                 &event,
             )
             .await?;
@@ -318,7 +322,14 @@ impl Services {
         );
         let keep = (current.account.id == caller.account.id).then_some(&caller.session_id);
         self.store
-            .set_password_hash(&current.account.id, &hash, keep, self.clock.now(), &event)
+            .set_password_hash(
+                &current.account.id,
+                &hash,
+                keep,
+                Some(&super::auth::account_throttle_key(&current.account.id)),
+                self.clock.now(),
+                &event,
+            )
             .await?;
         Ok(())
     }
@@ -334,7 +345,7 @@ impl Services {
         // Guessing the current password with a stolen access token is throttled exactly
         // like guessing it at sign-in, on the same counter.
         self.reserve_attempt(
-            &super::auth::throttle_key(Some(&caller.account.id), ""),
+            &super::auth::account_throttle_key(&caller.account.id),
             self.clock.now(),
         )
         .await?;
@@ -376,6 +387,7 @@ impl Services {
                 &caller.account.id,
                 &hash,
                 Some(&caller.session_id),
+                Some(&super::auth::account_throttle_key(&caller.account.id)),
                 self.clock.now(),
                 &event,
             )

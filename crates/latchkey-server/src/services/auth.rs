@@ -16,11 +16,16 @@ const MAX_LOGIN_CHARS: usize = 254;
 /// The brute-force counter's key: the account when it exists, otherwise a hash of the
 /// login as typed (fixed length, whatever was sent), so unknown logins are throttled
 /// exactly like real ones.
-pub(super) fn throttle_key(account: Option<&latchkey_core::AccountId>, login_key: &str) -> String {
+fn throttle_key(account: Option<&latchkey_core::AccountId>, login_key: &str) -> String {
     match account {
-        Some(id) => format!("account:{id}"),
+        Some(id) => account_throttle_key(id),
         None => format!("login:{}", hash_opaque_token(login_key)),
     }
+}
+
+/// The brute-force counter of an existing account (sign-in and password change share it).
+pub(super) fn account_throttle_key(account: &latchkey_core::AccountId) -> String {
+    format!("account:{account}")
 }
 use crate::password::Verification;
 
@@ -74,7 +79,10 @@ impl Services {
         let found = self.store.account_by_login(&login_key).await?;
         let throttle_key = throttle_key(found.as_ref().map(|c| &c.account.id), &login_key);
         let now = self.clock.now();
-        self.reserve_attempt(&throttle_key, now).await?;
+        if let Err(refused) = self.reserve_attempt(&throttle_key, now).await {
+            self.metrics.sign_in(false);
+            return Err(refused);
+        }
 
         let (account, stored_hash) = match found {
             Some(c) => (Some(c.account), c.password_hash),
@@ -82,23 +90,23 @@ impl Services {
         };
         let verification = self
             .hasher
-            .verify(request.password, stored_hash.clone())
+            .verify(request.password.clone(), stored_hash.clone())
             .await?;
         let membership = match &account {
             Some(a) => self.store.membership(&tenant.id, &a.id).await?,
             None => None,
         };
         let granted = match (verification, account, membership) {
-            (Verification::Match { rehash }, Some(account), Some(membership))
+            (Verification::Match { needs_rehash }, Some(account), Some(membership))
                 if !account.disabled =>
             {
-                Ok((rehash, account, membership))
+                Ok((needs_rehash, account, membership))
             }
             // Only members are named in this tenant's log: another tenant's admin must
             // not learn from it whether an address has an account elsewhere.
             (_, account, membership) => Err(account.filter(|_| membership.is_some())),
         };
-        let (rehash, account, membership) = match granted {
+        let (needs_rehash, account, membership) = match granted {
             Ok(granted) => granted,
             Err(member) => {
                 return Err(self
@@ -110,6 +118,11 @@ impl Services {
                     )
                     .await);
             }
+        };
+        let rehash = if needs_rehash {
+            Some(self.hasher.hash(request.password).await?)
+        } else {
+            None
         };
 
         let role = self.role_of(&tenant, &membership.role).await?;
@@ -288,7 +301,6 @@ impl Services {
         {
             ThrottleDecision::Allow => Ok(()),
             ThrottleDecision::Wait(wait) => {
-                self.metrics.sign_in(false);
                 // Round up so a client that waits as told is never refused again.
                 let millis = wait.whole_milliseconds().max(1);
                 Err(ServiceError::TooManyAttempts {

@@ -126,6 +126,23 @@ impl TestApp {
         Self::read(request.send().await.expect("request sent")).await
     }
 
+    /// POSTs a body sent as is, with the given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: &'static str,
+    ) -> Reply {
+        let request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        Self::read(request.send().await.expect("request sent")).await
+    }
+
     pub async fn read(response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
