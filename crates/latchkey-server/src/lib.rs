@@ -100,6 +100,7 @@ impl Server {
             public_url: config.public_url_for(bound),
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
+        services.hasher.release_idle_areas();
         Ok(Self {
             listener,
             services,

@@ -1,14 +1,27 @@
 //! Password hashing with argon2id on a bounded pool: at most one hash per core runs at a
-//! time, on tokio's blocking threads rather than its async workers, so memory stays at
-//! `cores × memory_kib` and other requests keep being served while logins hash.
+//! time, on tokio's blocking threads rather than its async workers, so other requests
+//! keep being served while logins hash.
+//!
+//! Memory is bounded by construction: each slot owns one argon2 working area
+//! (`memory_kib`), allocated on first use and reused for every later hash, so the server
+//! holds at most `cores × memory_kib` for hashing however many requests come and however
+//! many blocking threads tokio spreads them over. (Letting the `argon2` crate allocate a
+//! fresh area per hash, as its `PasswordHasher` trait does, leaves freed areas cached in
+//! the allocator's per-thread arenas: RSS grew by tens of MiB after a few dozen sign-ins.)
+//! This is why the module drives `Argon2::hash_password_into_with_memory` itself and
+//! builds and checks the PHC strings with the crate's own `PasswordHash` types.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq as _;
 use tokio::sync::Semaphore;
 
 use crate::config::HashingConfig;
+
+/// Length of the hash output in new PHC strings (argon2's default).
+const OUTPUT_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -40,9 +53,10 @@ pub struct PasswordHasher {
 struct Inner {
     params: Params,
     slots: Arc<Semaphore>,
-    /// A real hash of a random password, verified against when the account is unknown
-    /// so that an unknown login costs exactly what a wrong password costs.
-    dummy_hash: String,
+    /// Working areas not in use; never more than there are slots.
+    areas: Mutex<Vec<Vec<Block>>>,
+    /// Salt for the stand-in computation done for unknown accounts.
+    decoy_salt: [u8; 16],
 }
 
 impl PasswordHasher {
@@ -51,17 +65,18 @@ impl PasswordHasher {
             config.memory_kib,
             config.iterations,
             config.parallelism,
-            None,
+            Some(OUTPUT_LEN),
         )
         .map_err(|e| HashError::Params(e.to_string()))?;
         let slots = std::thread::available_parallelism().map_or(1, usize::from);
-        let dummy_password = latchkey_core::secret::generate_opaque_token();
-        let dummy_hash = hash_with(&params, dummy_password.expose())?;
+        let mut decoy_salt = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut decoy_salt);
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
                 slots: Arc::new(Semaphore::new(slots)),
-                dummy_hash,
+                areas: Mutex::new(Vec::with_capacity(slots)),
+                decoy_salt,
             }),
         })
     }
@@ -69,52 +84,47 @@ impl PasswordHasher {
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let inner = Arc::clone(&self.inner);
-        self.on_pool(move || hash_with(&inner.params, &password))
+        self.on_pool(move |area| inner.hash_phc(&password, area))
             .await?
     }
 
-    /// Checks `password` against `stored`, or against the dummy hash when `stored` is
-    /// `None` (unknown account, or one without a password) — always a full verification.
+    /// Checks `password` against `stored`. Without a stored hash (unknown account, or one
+    /// without a password) the same argon2 computation runs on a decoy salt and the
+    /// answer is `Mismatch`: an unknown login costs exactly what a wrong password costs.
     pub async fn verify(
         &self,
         password: String,
         stored: Option<String>,
     ) -> Result<Verification, HashError> {
         let inner = Arc::clone(&self.inner);
-        self.on_pool(move || {
-            let known = stored.is_some();
-            let hash_text = stored.unwrap_or_else(|| inner.dummy_hash.clone());
-            let Ok(parsed) = PasswordHash::new(&hash_text) else {
-                // A corrupt stored hash still costs a verification, then fails.
-                let _ = verify_against(&inner.params, &password, &inner.dummy_hash);
-                return Ok(Verification::Mismatch);
-            };
-            let matches = argon2_for(&inner.params)
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
-            if !(matches && known) {
-                return Ok(Verification::Mismatch);
-            }
-            Ok(Verification::Match {
-                needs_rehash: !uses_params(&parsed, &inner.params),
-            })
-        })
-        .await?
+        self.on_pool(move |area| inner.verify_phc(&password, stored.as_deref(), area))
+            .await?
+    }
+
+    /// Frees the working areas not in use (after bootstrap's one-off hash, so an idle
+    /// server does not keep `memory_kib` it may not need for a long time).
+    pub fn release_idle_areas(&self) {
+        if let Ok(mut areas) = self.inner.areas.lock() {
+            areas.clear();
+            areas.shrink_to_fit();
+        }
     }
 
     async fn on_pool<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let slot = Arc::clone(&self.inner.slots)
             .acquire_owned()
             .await
             .map_err(|_| HashError::Cancelled)?;
+        let inner = Arc::clone(&self.inner);
         // The permit travels with the work: if the request is dropped (client gone), the
-        // hash still runs to its end and only then frees its slot, so no more than one
-        // hash per core is ever in memory.
+        // hash still runs to its end and only then frees its slot and area.
         tokio::task::spawn_blocking(move || {
-            let result = work();
+            let mut area = inner.take_area();
+            let result = work(&mut area);
+            inner.return_area(area);
             drop(slot);
             result
         })
@@ -123,41 +133,111 @@ impl PasswordHasher {
     }
 }
 
-fn argon2_for(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-}
-
-fn hash_with(params: &Params, password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2_for(params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Hash(e.to_string()))
-}
-
-fn verify_against(params: &Params, password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            argon2_for(params)
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// True when the stored hash is argon2id with exactly the configured cost.
-fn uses_params(hash: &PasswordHash<'_>, params: &Params) -> bool {
-    if hash.algorithm != argon2::ARGON2ID_IDENT {
-        return false;
+impl Inner {
+    fn take_area(&self) -> Vec<Block> {
+        let reused = self.areas.lock().ok().and_then(|mut areas| areas.pop());
+        reused.unwrap_or_else(|| vec![Block::default(); self.params.block_count()])
     }
-    match Params::try_from(hash) {
-        Ok(stored) => {
-            stored.m_cost() == params.m_cost()
-                && stored.t_cost() == params.t_cost()
-                && stored.p_cost() == params.p_cost()
+
+    fn return_area(&self, area: Vec<Block>) {
+        if let Ok(mut areas) = self.areas.lock() {
+            areas.push(area);
         }
-        Err(_) => false,
     }
+
+    fn hash_phc(&self, password: &str, area: &mut [Block]) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let mut salt_bytes = [0u8; 64];
+        let salt_raw = salt
+            .as_salt()
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| HashError::Hash(e.to_string()))?;
+        let mut out = [0u8; OUTPUT_LEN];
+        argon2id(&self.params)
+            .hash_password_into_with_memory(password.as_bytes(), salt_raw, &mut out, area)
+            .map_err(|e| HashError::Hash(e.to_string()))?;
+        let phc = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)
+                .map_err(|e| HashError::Hash(e.to_string()))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| HashError::Hash(e.to_string()))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    fn verify_phc(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+        area: &mut [Block],
+    ) -> Result<Verification, HashError> {
+        let checked = stored
+            .and_then(|text| PasswordHash::new(text).ok())
+            .and_then(|parsed| self.check_against(password, &parsed, area));
+        if let Some(verification) = checked {
+            return Ok(verification);
+        }
+        // Unknown account, no password, or a stored hash we cannot use: the full cost,
+        // then no.
+        let mut out = [0u8; OUTPUT_LEN];
+        let _ = argon2id(&self.params).hash_password_into_with_memory(
+            password.as_bytes(),
+            &self.decoy_salt,
+            &mut out,
+            area,
+        );
+        Ok(Verification::Mismatch)
+    }
+
+    /// Recomputes `parsed` for `password`; `None` when the stored hash is unusable (not
+    /// argon2, no salt or output, parameters out of range).
+    fn check_against(
+        &self,
+        password: &str,
+        parsed: &PasswordHash<'_>,
+        area: &mut [Block],
+    ) -> Option<Verification> {
+        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::V0x13,
+        };
+        let expected = parsed.hash.as_ref()?.as_bytes();
+        let stored_params = Params::try_from(parsed).ok()?;
+        let params = Params::new(
+            stored_params.m_cost(),
+            stored_params.t_cost(),
+            stored_params.p_cost(),
+            Some(expected.len()),
+        )
+        .ok()?;
+        let mut salt_bytes = [0u8; 64];
+        let salt = parsed.salt.as_ref()?.decode_b64(&mut salt_bytes).ok()?;
+        let mut out = vec![0u8; expected.len()];
+        let hasher = Argon2::new(algorithm, version, params.clone());
+        if params.block_count() == area.len() {
+            hasher.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut *area)
+        } else {
+            // A hash made with other parameters (about to be rehashed): a one-off area.
+            hasher.hash_password_into(password.as_bytes(), salt, &mut out)
+        }
+        .ok()?;
+        if !bool::from(out.as_slice().ct_eq(expected)) {
+            return Some(Verification::Mismatch);
+        }
+        let needs_rehash = algorithm != Algorithm::Argon2id
+            || version != Version::V0x13
+            || params.m_cost() != self.params.m_cost()
+            || params.t_cost() != self.params.t_cost()
+            || params.p_cost() != self.params.p_cost();
+        Some(Verification::Match { needs_rehash })
+    }
+}
+
+fn argon2id(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
 #[cfg(test)]
@@ -191,6 +271,81 @@ mod tests {
             hasher.verify("wrong".into(), Some(hash)).await.unwrap(),
             Verification::Mismatch
         );
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_the_argon2_crate_verifies() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let hasher = PasswordHasher::new(&cheap()).unwrap();
+        let hash = hasher.hash("a long passphrase".into()).await.unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"a long passphrase", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"another", &parsed)
+                .is_err()
+        );
+        // And hashes made by the crate itself verify here.
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let foreign = argon2id(&Params::new(8192, 1, 1, None).unwrap())
+            .hash_password(b"a long passphrase", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            hasher
+                .verify("a long passphrase".into(), Some(foreign))
+                .await
+                .unwrap(),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn working_areas_are_reused_not_multiplied() {
+        let hasher = PasswordHasher::new(&cheap()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let hasher = hasher.clone();
+            tasks.push(tokio::spawn(async move {
+                hasher.hash(format!("password number {i}")).await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let slots = std::thread::available_parallelism().map_or(1, usize::from);
+        let pooled = hasher.inner.areas.lock().unwrap().len();
+        assert!(
+            pooled >= 1 && pooled <= slots,
+            "{pooled} areas for {slots} slots"
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_stored_hashes_never_match() {
+        let hasher = PasswordHasher::new(&cheap()).unwrap();
+        for stored in [
+            "",
+            "plain text",
+            "$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHQ",
+            "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        ] {
+            assert_eq!(
+                hasher
+                    .verify("plain text".into(), Some(stored.into()))
+                    .await
+                    .unwrap(),
+                Verification::Mismatch,
+                "{stored:?}"
+            );
+        }
     }
 
     #[tokio::test]
