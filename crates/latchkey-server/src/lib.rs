@@ -5,6 +5,7 @@ pub mod api;
 mod bootstrap;
 pub mod config;
 pub mod crypto;
+pub mod housekeeping;
 pub mod keys;
 pub mod metrics;
 pub mod password;
@@ -131,12 +132,15 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping::run(Arc::clone(&self.services)));
         let app = api::router(self.services);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        housekeeping.abort();
+        served
     }
 }

@@ -15,8 +15,8 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, RotationOutcome,
-    SignInRecord, SigningKeyStatus, StoredSigningKey,
+    AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, PurgeCutoffs, PurgeReport,
+    RotationOutcome, SignInRecord, SigningKeyStatus, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -239,6 +239,15 @@ pub trait Store: Send + Sync + 'static {
         rotate: bool,
         audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
+
+    // ---- housekeeping ----------------------------------------------------------------
+
+    /// Deletes state nothing can use any more, in one transaction: sessions that ended
+    /// (revoked or expired) before `sessions_ended_before`, with their refresh tokens;
+    /// refresh tokens that expired before `tokens_expired_before`; throttle records that
+    /// are not locked and saw no failure since `throttles_idle_since` (failures decay);
+    /// retired signing keys. Idempotent, so several nodes may run it.
+    async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport>;
 
     // ---- audit -----------------------------------------------------------------------
 

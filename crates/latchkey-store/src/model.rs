@@ -113,3 +113,22 @@ pub enum RotationOutcome {
     /// tokens are now revoked.
     ReuseDetected(Session),
 }
+
+/// The instants before which [`crate::Store::purge_expired`] deletes things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PurgeCutoffs {
+    pub sessions_ended_before: OffsetDateTime,
+    pub tokens_expired_before: OffsetDateTime,
+    pub throttles_idle_since: OffsetDateTime,
+    /// The present: a lock that has not run out yet is never purged.
+    pub now: OffsetDateTime,
+}
+
+/// How many rows a purge deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+    pub throttles: u64,
+    pub signing_keys: u64,
+}

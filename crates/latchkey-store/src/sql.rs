@@ -24,8 +24,9 @@ macro_rules! impl_store {
         const _: () = {
             use $crate::sql::rows::{self, Columns as _, millis, stored, to_json};
             use $crate::{
-                AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, RotationOutcome,
-                SignInRecord, Store, StoreError, StoreResult, StoredSigningKey,
+                AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, PurgeCutoffs,
+                PurgeReport, RotationOutcome, SignInRecord, Store, StoreError, StoreResult,
+                StoredSigningKey,
             };
             use sqlx::Row as _;
             use latchkey_core::{
@@ -784,6 +785,54 @@ macro_rules! impl_store {
                     .fetch_one(self.reader())
                     .await?;
                     row.int("active")
+                }
+
+                async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport> {
+                    let mut tx = self.writer().begin().await?;
+                    // Tokens of the sessions about to go are counted with them (no cascade
+                    // count is reported by either database).
+                    let session_tokens = sqlx::query(
+                        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions \
+                         WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1)",
+                    )
+                    .bind(millis(cutoffs.sessions_ended_before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let sessions = sqlx::query(
+                        "DELETE FROM sessions \
+                         WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1",
+                    )
+                    .bind(millis(cutoffs.sessions_ended_before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let expired_tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+                        .bind(millis(cutoffs.tokens_expired_before))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    let throttles = sqlx::query(
+                        "DELETE FROM login_throttles \
+                         WHERE (locked_until IS NULL OR locked_until <= $1) \
+                         AND (last_failure_at IS NULL OR last_failure_at < $2)",
+                    )
+                    .bind(millis(cutoffs.now))
+                    .bind(millis(cutoffs.throttles_idle_since))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let signing_keys = sqlx::query("DELETE FROM signing_keys WHERE status = 'retired'")
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok(PurgeReport {
+                        sessions,
+                        refresh_tokens: session_tokens + expired_tokens,
+                        throttles,
+                        signing_keys,
+                    })
                 }
 
                 async fn list_sessions(

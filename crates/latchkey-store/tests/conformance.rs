@@ -24,8 +24,9 @@ use latchkey_core::{
 };
 use latchkey_store::testing::{self, TestDatabase};
 use latchkey_store::{
-    ConflictOn, MemberFilter, MembershipRemoval, PostgresStore, RotationOutcome, SignInRecord,
-    SigningKeyStatus, SqliteStore, Store, StoreError, StoredSigningKey,
+    ConflictOn, MemberFilter, MembershipRemoval, PostgresStore, PurgeCutoffs, PurgeReport,
+    RotationOutcome, SignInRecord, SigningKeyStatus, SqliteStore, Store, StoreError,
+    StoredSigningKey,
 };
 use serde_json::json;
 use sqlx::Connection as _;
@@ -154,6 +155,7 @@ conformance!(
     custom_data_is_merged,
     account_update_changes_role_in_the_same_transaction,
     disabling_revokes_sessions_and_a_new_password_unlocks,
+    purge_removes_only_what_nothing_can_use,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -2571,5 +2573,118 @@ async fn disabling_revokes_sessions_and_a_new_password_unlocks(store: &dyn Store
     assert_eq!(
         store.login_throttle("account:ada").await.unwrap(),
         LoginThrottle::default()
+    );
+}
+
+async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    // Active session whose first token expired (at 3600).
+    let long = new_session(&ada, &acme, at(0));
+    sign_in(store, &long, "p1").await;
+    // A session revoked long ago.
+    let revoked = new_session(&ada, &acme, at(0));
+    sign_in(store, &revoked, "p2").await;
+    store
+        .revoke_session(
+            &revoked.id,
+            at(100),
+            &event(actions::SESSION_REVOKE, Some(&acme.id), at(100)),
+        )
+        .await
+        .unwrap();
+    // A fresh session.
+    let fresh = new_session(&ada, &acme, at(10_000));
+    sign_in(store, &fresh, "p3").await;
+
+    let policy = LockoutPolicy::default();
+    store
+        .reserve_login_attempt("old-key", &policy, at(0))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        store
+            .reserve_login_attempt("locked-key", &policy, at(19_000 + i * 40))
+            .await
+            .unwrap();
+    }
+    store
+        .reserve_login_attempt("fresh-key", &policy, at(20_000))
+        .await
+        .unwrap();
+
+    for created in [1, 2, 3] {
+        store
+            .install_signing_key(&signing_key(&acme, at(created)), created > 1, None)
+            .await
+            .unwrap();
+    }
+
+    let cutoffs = PurgeCutoffs {
+        sessions_ended_before: at(5_000),
+        tokens_expired_before: at(5_000),
+        throttles_idle_since: at(10_000),
+        now: at(20_000),
+    };
+    let report = store.purge_expired(&cutoffs).await.unwrap();
+    assert_eq!(
+        report,
+        PurgeReport {
+            sessions: 1,
+            refresh_tokens: 2,
+            throttles: 1,
+            signing_keys: 1,
+        }
+    );
+    assert_eq!(store.session(&revoked.id).await.unwrap(), None);
+    assert!(store.session(&long.id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &acme.id,
+                "p1",
+                "p1b",
+                at(30_000),
+                Duration::ZERO,
+                at(20_000)
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    let outcome = store
+        .rotate_refresh_token(
+            &acme.id,
+            "p3",
+            "p3b",
+            at(30_000),
+            Duration::ZERO,
+            at(11_000),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        store.login_throttle("old-key").await.unwrap(),
+        LoginThrottle::default()
+    );
+    assert!(
+        store
+            .login_throttle("locked-key")
+            .await
+            .unwrap()
+            .locked_until
+            .is_some()
+    );
+    assert_eq!(store.login_throttle("fresh-key").await.unwrap().failures, 1);
+    assert_eq!(store.signing_keys(&acme.id).await.unwrap().len(), 2);
+
+    // Nothing more to do the second time.
+    assert_eq!(
+        store.purge_expired(&cutoffs).await.unwrap(),
+        PurgeReport::default()
     );
 }

@@ -121,11 +121,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    state.metrics.observe_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
+    state
+        .metrics
+        .observe_request(&method, &route, status, seconds);
+    // The route template, never the raw path or query (which may hold ids or emails),
+    // and no headers or bodies.
+    tracing::debug!(%method, %route, status, ms = seconds * 1000.0, "request");
     response
 }

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
+    /// The running server's services, for what has no endpoint (housekeeping).
+    pub services: Arc<latchkey_server::services::Services>,
     shutdown: Option<oneshot::Sender<()>>,
     _data_dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
@@ -90,6 +92,7 @@ impl TestApp {
             .await
             .expect("server starts");
         let address = server.local_addr().expect("bound address");
+        let services = server.services();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(server.run_until(async {
             let _ = rx.await;
@@ -98,6 +101,7 @@ impl TestApp {
             base: format!("http://{address}"),
             http: reqwest::Client::new(),
             clock,
+            services,
             shutdown: Some(tx),
             _data_dir: data_dir,
             _database: database,

@@ -31,6 +31,7 @@ on_both_backends!(
     forged_tokens_for_unknown_tenants_are_cheap_401s,
     role_changes_apply_atomically,
     refresh_tokens_are_bound_to_their_tenant,
+    housekeeping_purges_ended_sessions,
 );
 
 async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
@@ -1154,4 +1155,30 @@ async fn refresh_tokens_are_bound_to_their_tenant(app: TestApp) {
     app.clock.advance(Duration::seconds(30));
     let right = refresh(&app, token).await;
     assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+}
+
+async fn housekeeping_purges_ended_sessions(app: TestApp) {
+    let body = app
+        .sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .body;
+    let token = body["refresh_token"].as_str().unwrap().to_owned();
+    let _ = app
+        .sign_in("default", ADMIN_EMAIL, "wrong wrong wrong")
+        .await;
+    let nothing = latchkey_server::housekeeping::purge_once(&app.services)
+        .await
+        .unwrap();
+    assert_eq!(nothing.sessions, 0);
+    // Sessions last 30 days and are kept a week after they end.
+    app.clock.advance(Duration::days(38));
+    let report = latchkey_server::housekeeping::purge_once(&app.services)
+        .await
+        .unwrap();
+    assert_eq!(report.sessions, 1, "{report:?}");
+    assert!(report.refresh_tokens >= 1, "{report:?}");
+    assert_eq!(report.throttles, 1, "{report:?}");
+    let gone = refresh(&app, &token).await;
+    assert_problem(&gone, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    app.admin_token().await;
 }
