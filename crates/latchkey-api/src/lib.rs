@@ -240,6 +240,47 @@ wire! {
         pub keys: Vec<Jwk>,
     }
 
+    /// `POST /api/v1/tenants/{tenant}/applications`.
+    #[serde(deny_unknown_fields)]
+    pub struct CreateApplicationRequest {
+        pub client_id: String,
+        /// Public clients (browser, command-line) have no secret. Default false.
+        #[serde(default)]
+        pub public: bool,
+        /// `authorization_code`, `password`, `refresh_token`, `client_credentials`.
+        /// Default: `authorization_code` and `refresh_token`, plus `client_credentials`
+        /// for confidential clients.
+        #[serde(default)]
+        pub grant_types: Option<Vec<String>>,
+        /// Exact redirect URIs for the authorization-code grant.
+        #[serde(default)]
+        pub redirect_uris: Vec<String>,
+        /// Application-scoped role names.
+        #[serde(default)]
+        pub roles: Vec<String>,
+        /// Access-token lifetime for this client in seconds (60-86400).
+        #[serde(default)]
+        pub access_token_lifetime: Option<i64>,
+    }
+
+    /// An application (OAuth client).
+    pub struct ApplicationView {
+        pub client_id: String,
+        pub public: bool,
+        pub grant_types: Vec<String>,
+        pub redirect_uris: Vec<String>,
+        pub roles: Vec<String>,
+        pub access_token_lifetime: Option<i64>,
+        /// True for `admin-cli`, which cannot be deleted.
+        pub builtin: bool,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        /// Only in the answers of creation and secret rotation: store it now, it is never
+        /// shown again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub client_secret: Option<String>,
+    }
+
     /// One policy rule a refused password broke.
     pub struct Violation {
         pub rule: String,
@@ -339,6 +380,7 @@ pub mod codes {
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     pub const INVALID_TOKEN: &str = "invalid_token";
+    pub const INVALID_CLIENT: &str = "invalid_client";
     pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
     pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not_found";

@@ -44,6 +44,10 @@ pub mod actions {
     pub const TENANT_UPDATE: &str = "tenant.update";
     pub const TENANT_DELETE: &str = "tenant.delete";
     pub const KEY_ROTATE: &str = "key.rotate";
+    pub const APPLICATION_CREATE: &str = "application.create";
+    pub const APPLICATION_DELETE: &str = "application.delete";
+    pub const APPLICATION_ROTATE_SECRET: &str = "application.rotate_secret";
+    pub const TOKEN_GRANT: &str = "token.grant";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! the operating system's random source.
 
 pub mod account;
+pub mod application;
 pub mod audit;
 pub mod clock;
 pub mod id;
@@ -18,6 +19,7 @@ pub mod tenant;
 pub mod token;
 
 pub use account::{Account, AccountPatch, NewAccount};
+pub use application::{Application, ClientId, GrantType};
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent};
 pub use clock::{Clock, SystemClock};
 pub use id::{AccountId, AuditEventId, SessionId, SigningKeyId, TenantId};

@@ -27,6 +27,10 @@ pub mod permissions {
     pub const SESSIONS_WRITE: &str = "sessions.write";
     /// Read the tenant's audit log.
     pub const AUDIT_READ: &str = "audit.read";
+    /// See the tenant's applications (OAuth clients).
+    pub const APPLICATIONS_READ: &str = "applications.read";
+    /// Register, remove and re-key the tenant's applications.
+    pub const APPLICATIONS_WRITE: &str = "applications.write";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,6 +137,8 @@ pub fn builtin_roles() -> Vec<Role> {
                 SESSIONS_READ,
                 SESSIONS_WRITE,
                 AUDIT_READ,
+                APPLICATIONS_READ,
+                APPLICATIONS_WRITE,
             ],
         ),
         role(RoleName::USER, &[PROFILE_READ, PROFILE_WRITE, TENANT_READ]),

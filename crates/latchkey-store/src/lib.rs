@@ -23,9 +23,9 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, AccountPatch, AuditEvent, LockoutPolicy, LoginThrottle, Membership,
-    NewAccount, NewTenant, Page, PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId,
-    TenantPatch, ThrottleDecision,
+    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, LockoutPolicy,
+    LoginThrottle, Membership, NewAccount, NewTenant, Page, PageRequest, Role, RoleName, Session,
+    SessionId, Tenant, TenantId, TenantPatch, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -54,7 +54,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- tenants -------------------------------------------------------------------
 
-    /// Creates a tenant with the built-in roles.
+    /// Creates a tenant with the built-in roles and the built-in client `admin-cli`.
     async fn create_tenant(
         &self,
         id: &TenantId,
@@ -76,6 +76,37 @@ pub trait Store: Send + Sync + 'static {
     /// global: those that are members elsewhere (and platform administrators) stay, those
     /// that belonged to this tenant alone are deleted with it.
     async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()>;
+
+    // ---- applications (OAuth clients) -------------------------------------------------
+
+    /// Registers an application; `Conflict(Other)` when the tenant already has one with
+    /// that client id, `NotFound` when the tenant does not exist.
+    async fn create_application(
+        &self,
+        application: &Application,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    async fn application(
+        &self,
+        tenant: &TenantId,
+        client_id: &ClientId,
+    ) -> StoreResult<Option<Application>>;
+    /// A tenant's applications ordered by client id (a tenant has few).
+    async fn list_applications(&self, tenant: &TenantId) -> StoreResult<Vec<Application>>;
+    async fn delete_application(
+        &self,
+        tenant: &TenantId,
+        client_id: &ClientId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Replaces a confidential client's secret hash.
+    async fn set_application_secret(
+        &self,
+        tenant: &TenantId,
+        client_id: &ClientId,
+        secret_hash: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     // ---- roles ---------------------------------------------------------------------
 

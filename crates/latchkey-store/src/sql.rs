@@ -40,6 +40,32 @@ macro_rules! impl_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                async fn insert_application(
+                    conn: &mut Conn,
+                    application: &latchkey_core::Application,
+                ) -> StoreResult<()> {
+                    let grants: Vec<&str> =
+                        application.grant_types.iter().map(|g| g.as_str()).collect();
+                    sqlx::query(
+                        "INSERT INTO applications (tenant_id, client_id, public, secret_hash, \
+                         grant_types, redirect_uris, roles, access_token_lifetime, builtin, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(application.tenant_id.as_str())
+                    .bind(application.client_id.as_str())
+                    .bind(application.public)
+                    .bind(application.secret_hash.as_deref())
+                    .bind(to_json(&grants)?)
+                    .bind(to_json(&application.redirect_uris)?)
+                    .bind(to_json(&application.roles)?)
+                    .bind(application.access_token_lifetime)
+                    .bind(application.builtin)
+                    .bind(millis(application.created_at))
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn insert_audit(conn: &mut Conn, event: &AuditEvent) -> StoreResult<()> {
                     sqlx::query(
                         "INSERT INTO audit_events \
@@ -157,6 +183,11 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    Self::insert_application(
+                        &mut tx,
+                        &latchkey_core::Application::admin_cli(id.clone(), stored(now)),
+                    )
+                    .await?;
                     Self::insert_audit(&mut tx, audit).await?;
                     tx.commit().await?;
                     Ok(Tenant {
@@ -253,6 +284,101 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                // ---- applications --------------------------------------------------
+
+                async fn create_application(
+                    &self,
+                    application: &latchkey_core::Application,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                        .bind(application.tenant_id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                    if !tenant_exists {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::insert_application(&mut tx, application).await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn application(
+                    &self,
+                    tenant: &TenantId,
+                    client_id: &latchkey_core::ClientId,
+                ) -> StoreResult<Option<latchkey_core::Application>> {
+                    sqlx::query("SELECT * FROM applications WHERE tenant_id = $1 AND client_id = $2")
+                        .bind(tenant.as_str())
+                        .bind(client_id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .map(|row| rows::application(&row))
+                        .transpose()
+                }
+
+                async fn list_applications(
+                    &self,
+                    tenant: &TenantId,
+                ) -> StoreResult<Vec<latchkey_core::Application>> {
+                    sqlx::query("SELECT * FROM applications WHERE tenant_id = $1 ORDER BY client_id")
+                        .bind(tenant.as_str())
+                        .fetch_all(self.reader())
+                        .await?
+                        .iter()
+                        .map(rows::application)
+                        .collect()
+                }
+
+                async fn delete_application(
+                    &self,
+                    tenant: &TenantId,
+                    client_id: &latchkey_core::ClientId,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    let deleted =
+                        sqlx::query("DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2")
+                            .bind(tenant.as_str())
+                            .bind(client_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::insert_audit(&mut tx, audit).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_application_secret(
+                    &self,
+                    tenant: &TenantId,
+                    client_id: &latchkey_core::ClientId,
+                    secret_hash: &str,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await?;
+                    let updated = sqlx::query(
+                        "UPDATE applications SET secret_hash = $1 \
+                         WHERE tenant_id = $2 AND client_id = $3 AND public = FALSE",
+                    )
+                    .bind(secret_hash)
+                    .bind(tenant.as_str())
+                    .bind(client_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if updated.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
                     Self::insert_audit(&mut tx, audit).await?;

@@ -156,6 +156,7 @@ conformance!(
     account_update_changes_role_in_the_same_transaction,
     disabling_revokes_sessions_and_a_new_password_unlocks,
     purge_removes_only_what_nothing_can_use,
+    applications_register_list_rotate_and_delete,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -2686,5 +2687,92 @@ async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
     assert_eq!(
         store.purge_expired(&cutoffs).await.unwrap(),
         PurgeReport::default()
+    );
+}
+
+async fn applications_register_list_rotate_and_delete(store: &dyn Store) {
+    use latchkey_core::{Application, ClientId, GrantType};
+    let acme = tenant(store, "acme").await;
+    // Every tenant starts with the public admin-cli.
+    let builtin = store
+        .application(&acme.id, &ClientId::parse("admin-cli").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(builtin.public && builtin.builtin);
+    assert_eq!(
+        builtin.grant_types,
+        vec![GrantType::Password, GrantType::RefreshToken]
+    );
+
+    let svc = Application {
+        tenant_id: acme.id.clone(),
+        client_id: ClientId::parse("svc").unwrap(),
+        public: false,
+        secret_hash: Some("hash-1".into()),
+        grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec!["https://svc.example.com/cb".into()],
+        roles: vec!["reports:read".into()],
+        access_token_lifetime: Some(600),
+        builtin: false,
+        created_at: at(1),
+    };
+    let audit = || event("application.create", Some(&acme.id), at(1));
+    store.create_application(&svc, &audit()).await.unwrap();
+    assert_eq!(
+        store
+            .create_application(&svc, &audit())
+            .await
+            .unwrap_err()
+            .to_string(),
+        StoreError::Conflict(ConflictOn::Other).to_string()
+    );
+    let orphan = Application {
+        tenant_id: TenantId::generate(),
+        ..svc.clone()
+    };
+    assert_not_found(store.create_application(&orphan, &audit()).await);
+    assert_eq!(
+        store.application(&acme.id, &svc.client_id).await.unwrap(),
+        Some(svc.clone())
+    );
+    let ids: Vec<_> = store
+        .list_applications(&acme.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.client_id.to_string())
+        .collect();
+    assert_eq!(ids, ["admin-cli", "svc"]);
+
+    store
+        .set_application_secret(&acme.id, &svc.client_id, "hash-2", &audit())
+        .await
+        .unwrap();
+    let rotated = store
+        .application(&acme.id, &svc.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rotated.secret_hash.as_deref(), Some("hash-2"));
+    // Public clients have no secret to set.
+    assert_not_found(
+        store
+            .set_application_secret(&acme.id, &builtin.client_id, "x", &audit())
+            .await,
+    );
+
+    store
+        .delete_application(&acme.id, &svc.client_id, &audit())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.application(&acme.id, &svc.client_id).await.unwrap(),
+        None
+    );
+    assert_not_found(
+        store
+            .delete_application(&acme.id, &svc.client_id, &audit())
+            .await,
     );
 }

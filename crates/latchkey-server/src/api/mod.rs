@@ -1,5 +1,6 @@
 //! The native REST API under `/api/v1`, plus operations endpoints.
 
+mod applications;
 pub mod error;
 pub mod extract;
 mod me;
@@ -47,6 +48,18 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/keys/rotate", post(tenants::rotate_keys))
         .route("/tenants/{tenant}/audit", get(tenants::audit))
         .route("/tenants/{tenant}/jwks.json", get(tenants::jwks))
+        .route(
+            "/tenants/{tenant}/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/tenants/{tenant}/applications/{client_id}",
+            get(applications::get).delete(applications::delete),
+        )
+        .route(
+            "/tenants/{tenant}/applications/{client_id}/rotate-secret",
+            post(applications::rotate_secret),
+        )
         .route(
             "/tenants/{tenant}/users",
             get(users::list).post(users::create),

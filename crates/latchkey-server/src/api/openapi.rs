@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{me, ops, session, tenants, users};
+use super::{applications, me, ops, session, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,8 @@ use super::{me, ops, session, tenants, users};
         tenants::rotate_keys, tenants::audit, tenants::jwks,
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session,
+        applications::list, applications::create, applications::get, applications::delete,
+        applications::rotate_secret,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     modifiers(&BearerAuth),

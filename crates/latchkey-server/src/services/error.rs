@@ -14,6 +14,8 @@ pub enum ServiceError {
     TooManyAttempts { retry_after_seconds: i64 },
     #[error("the access token is missing, malformed, expired or revoked")]
     InvalidToken,
+    #[error("client authentication failed")]
+    InvalidClient,
     #[error("the refresh token is invalid: {0}")]
     InvalidRefreshToken(&'static str),
     #[error("{0}")]

@@ -3,12 +3,14 @@
 //! (and, later, in each dialect), never here.
 
 mod accounts;
+mod applications;
 mod auth;
 mod caller;
 mod error;
 mod tenants;
 
 pub use accounts::{AccountUpdate, CreateAccount};
+pub use applications::ApplicationSpec;
 pub use auth::{IssuedTokens, SignIn, TokenContext};
 pub use caller::Caller;
 pub use error::ServiceError;

@@ -252,7 +252,7 @@ macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                use super::harness::{Backend, TestApp};
+                use crate::harness::{Backend, TestApp};
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {

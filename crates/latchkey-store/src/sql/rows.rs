@@ -7,9 +7,9 @@
 
 use latchkey_core::clock::{from_unix_millis, unix_millis};
 use latchkey_core::{
-    Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome, Email, LoginThrottle,
-    Membership, Role, RoleName, Session, SessionId, SigningKeyId, Tenant, TenantDomain, TenantId,
-    TenantPatch, Username,
+    Account, AccountId, AccountPatch, Application, AuditEvent, AuditEventId, AuditOutcome,
+    ClientId, Email, GrantType, LoginThrottle, Membership, Role, RoleName, Session, SessionId,
+    SigningKeyId, Tenant, TenantDomain, TenantId, TenantPatch, Username,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -178,6 +178,25 @@ pub(crate) fn tenant(row: &impl Columns) -> StoreResult<Tenant> {
 
 fn role_name(row: &impl Columns, column: &str) -> StoreResult<RoleName> {
     RoleName::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn application(row: &impl Columns) -> StoreResult<Application> {
+    let grants: Vec<String> = row.json("grant_types")?;
+    Ok(Application {
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        client_id: ClientId::parse(&row.text("client_id")?).map_err(|e| corrupt("client_id", e))?,
+        public: row.flag("public")?,
+        secret_hash: row.opt_text("secret_hash")?,
+        grant_types: grants
+            .iter()
+            .map(|g| GrantType::parse(g).map_err(|e| corrupt("grant_types", e)))
+            .collect::<StoreResult<_>>()?,
+        redirect_uris: row.json("redirect_uris")?,
+        roles: row.json("roles")?,
+        access_token_lifetime: row.opt_int("access_token_lifetime")?,
+        builtin: row.flag("builtin")?,
+        created_at: row.time("created_at")?,
+    })
 }
 
 pub(crate) fn role(row: &impl Columns) -> StoreResult<Role> {
