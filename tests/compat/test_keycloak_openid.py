@@ -8,6 +8,7 @@ Out of scope for now: the authorization-code flow (auth_url, sign-in page) and t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -17,6 +18,7 @@ import requests
 from authlib.jose import jwt as authlib_jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key
+from jwcrypto.common import JWException
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import (
     KeycloakAuthenticationError,
@@ -92,10 +94,7 @@ def test_well_known(kc: KeycloakOpenID, settings: Settings, form: str) -> None:
         ("revocation_endpoint", "/revoke"),
     ]:
         assert doc.get(name) == f"{issuer}{OIDC}{path}", (name, doc.get(name))
-    assert {"password", "refresh_token", "client_credentials"} <= set(
-        doc["grant_types_supported"]
-    )
-    assert "S256" in doc["code_challenge_methods_supported"]
+    assert {"password", "refresh_token", "client_credentials"} <= set(doc["grant_types_supported"])
     assert "RS256" in doc["id_token_signing_alg_values_supported"]
     if "token_endpoint_auth_methods_supported" in doc:
         assert {"client_secret_post", "client_secret_basic"} <= set(
@@ -105,6 +104,15 @@ def test_well_known(kc: KeycloakOpenID, settings: Settings, form: str) -> None:
     certs = requests.get(doc["jwks_uri"], timeout=10, allow_redirects=False)
     assert certs.status_code == 200, certs.text
     assert certs.json()["keys"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="authorization_code + PKCE is not built yet, so discovery does not advertise it",
+)
+def test_well_known_advertises_pkce_s256(kc: KeycloakOpenID) -> None:
+    # Keycloak advertises ["plain", "S256"]; clients doing PKCE look for S256 here.
+    assert "S256" in kc.well_known().get("code_challenge_methods_supported", [])
 
 
 def test_unknown_realm_is_an_error(settings: Settings, form: str, member: Member) -> None:
@@ -224,10 +232,10 @@ def test_decode_token_validates_with_certs(
     assert "admin-cli" in (aud if isinstance(aud, list) else [aud]), aud
 
     # A tampered token does not validate.
-    head, payload, sig = tokens["access_token"].split(".")
+    head, _payload, sig = tokens["access_token"].split(".")
     forged = dict(jwt_part(tokens["access_token"], 1), sub="someone-else")
     forged_payload = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
-    with pytest.raises(Exception):
+    with pytest.raises(JWException):  # jwcrypto: no key verifies it
         kc.decode_token(f"{head}.{forged_payload}.{sig}", validate=True)
 
 
@@ -322,3 +330,39 @@ def test_public_client_cannot_use_client_credentials(kc: KeycloakOpenID) -> None
         "unauthorized_client",
         "invalid_client",
     )
+
+
+# --- the async (httpx) variants ----------------------------------------------------
+
+
+def test_async_variants_over_httpx(
+    settings: Settings,
+    form: str,
+    member: Member,
+    confidential_client: ConfidentialClient,
+) -> None:
+    """The `a_*` methods send the same requests through httpx instead of requests."""
+
+    async def scenario() -> None:
+        kc = openid(settings, form)
+        svc = openid(
+            settings,
+            form,
+            client_id=confidential_client.client_id,
+            client_secret_key=confidential_client.client_secret,
+        )
+        assert (await kc.a_well_known())["token_endpoint"].endswith(f"{OIDC}/token")
+        tokens = await kc.a_token(member.username, member.password)
+        claims = await kc.a_decode_token(tokens["access_token"], validate=True)
+        assert claims["sub"] == member.id
+        assert (await kc.a_userinfo(tokens["access_token"]))["email"] == member.email
+        assert (await svc.a_introspect(tokens["access_token"]))["active"] is True
+        refreshed = await kc.a_refresh_token(tokens["refresh_token"])
+        assert refreshed["access_token"] != tokens["access_token"]
+        assert await kc.a_logout(refreshed["refresh_token"]) == {}
+        with pytest.raises(KeycloakPostError) as err:
+            await kc.a_refresh_token(refreshed["refresh_token"])
+        assert err.value.response_code == 400
+        assert "Session not active" in body_text(err.value)
+
+    asyncio.run(scenario())

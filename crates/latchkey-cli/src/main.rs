@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
+use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
 use commands::auth::LoginArgs;
 use commands::keys::KeysCommand;
@@ -56,6 +57,9 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage a tenant's applications (OAuth clients).
+    #[command(subcommand)]
+    Apps(AppsCommand),
 }
 
 #[tokio::main]
@@ -100,6 +104,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(command) => {
             with_session(json, async |ctx| commands::keys::run(ctx, command).await).await
+        }
+        Command::Apps(command) => {
+            with_session(json, async |ctx| commands::apps::run(ctx, command).await).await
         }
     }
 }

@@ -2,94 +2,37 @@
 //! administers it through the other commands.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead as _, BufReader, Write as _};
+mod common;
+
+use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
+use common::{BIN, Server};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "Quartz-Lantern-7731-Fjord";
 const USER_EMAIL: &str = "ada.lovelace@example.com";
 const USER_PASSWORD: &str = "Violet-Harbor-5528-Mosaic";
 
-/// The server child process; killed when the test ends, however it ends.
-struct Server {
-    child: Child,
-    url: String,
-    _data: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server() -> Server {
     let data = tempfile::tempdir().unwrap();
     let (mut server, _) = spawn_server(data.path(), Some(ADMIN_PASSWORD));
-    server._data = Some(data);
+    server.keep(data);
     server
 }
 
 /// Starts `latchkey serve` on `data`; returns it with the stderr lines printed before
 /// the address line (the bootstrap messages).
 fn spawn_server(data: &Path, admin_password: Option<&str>) -> (Server, Vec<String>) {
-    let mut command = Command::new(BIN);
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env_remove("LATCHKEY_ADMIN_PASSWORD")
-        .env_remove("LATCHKEY_CONFIG")
-        .env_remove("LATCHKEY_DATABASE_URL")
-        .env_remove("LATCHKEY_LISTEN")
-        .env_remove("LATCHKEY_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut command = common::serve_command(data);
+    command.env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL);
     if let Some(password) = admin_password {
         command.env("LATCHKEY_ADMIN_PASSWORD", password);
     }
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Keeps draining stderr after the address line so that logging never blocks.
-    std::thread::spawn(move || {
-        let mut before = Vec::new();
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if sent {
-                continue;
-            }
-            if let Some(url) = line.strip_prefix("latchkey listening on ") {
-                let _ = tx.send((url.trim().to_owned(), std::mem::take(&mut before)));
-                sent = true;
-            } else {
-                before.push(line);
-            }
-        }
-    });
-    let mut server = Server {
-        child,
-        url: String::new(),
-        _data: None,
-    };
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok((url, before)) => {
-            server.url = url;
-            (server, before)
-        }
-        Err(_) => panic!("the server did not report its address"),
-    }
+    common::spawn(command)
 }
 
 /// Runs `latchkey ARGS` with a config directory and optional stdin.
@@ -666,4 +609,226 @@ fn invalid_configuration_stops_start_up_with_one_line_naming_the_setting() {
         );
         assert!(lines[0].contains(setting), "{setting}: {stderr}");
     }
+}
+
+/// The `client_secret: …` value of a human-readable `apps create` / `rotate-secret`.
+fn secret_field(human: &str) -> String {
+    human
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret:"))
+        .unwrap_or_else(|| panic!("no client secret in {human}"))
+        .trim()
+        .to_owned()
+}
+
+fn client_ids(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["client_id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn manages_applications() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = dir.path();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+
+    // A confidential client: its secret comes once, in the JSON's `client_secret`.
+    let created = ok_json(
+        admin,
+        &[
+            "apps",
+            "create",
+            "--client-id",
+            "billing",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "client_credentials",
+            "--redirect-uri",
+            "https://billing.example.com/cb",
+            "--redirect-uri",
+            "http://localhost:8080/cb",
+            "--role",
+            "invoice.viewer",
+            "--access-token-lifetime",
+            "600",
+        ],
+        None,
+    );
+    assert_eq!(created["client_id"], "billing");
+    assert_eq!(created["public"], false);
+    assert_eq!(created["builtin"], false);
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["authorization_code", "client_credentials"])
+    );
+    assert_eq!(
+        created["redirect_uris"],
+        serde_json::json!(["https://billing.example.com/cb", "http://localhost:8080/cb"])
+    );
+    assert_eq!(created["roles"], serde_json::json!(["invoice.viewer"]));
+    assert_eq!(created["access_token_lifetime"], 600);
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 43, "{secret}");
+
+    // Without --json: fields, the secret last, and the reminder to keep it.
+    let human = ok(admin, &["apps", "create", "--client-id", "reports"], None);
+    assert!(human.starts_with("client id:"), "{human}");
+    assert!(human.contains("confidential"), "{human}");
+    assert!(
+        human.contains("authorization_code, refresh_token, client_credentials"),
+        "{human}"
+    );
+    assert_eq!(secret_field(&human).len(), 43, "{human}");
+    assert!(human.contains("not shown again"), "{human}");
+
+    // A public client has no secret, and the public defaults.
+    let spa = ok_json(
+        admin,
+        &["apps", "create", "--client-id", "spa", "--public"],
+        None,
+    );
+    assert_eq!(spa["public"], true);
+    assert!(spa.get("client_secret").is_none(), "{spa}");
+    assert_eq!(
+        spa["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+    let human = ok(admin, &["apps", "get", "spa"], None);
+    assert!(!human.contains("client secret"), "{human}");
+
+    // Listed by client id, admin-cli included (built in); never with a secret.
+    let listed = ok_json(admin, &["apps", "list"], None);
+    assert_eq!(
+        client_ids(&listed),
+        vec!["admin-cli", "billing", "reports", "spa"]
+    );
+    let admin_cli = &listed[0];
+    assert_eq!(admin_cli["builtin"], true);
+    assert_eq!(admin_cli["public"], true);
+    assert_eq!(
+        admin_cli["grant_types"],
+        serde_json::json!(["password", "refresh_token"])
+    );
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("client_secret").is_none()),
+        "{listed}"
+    );
+    let table = ok(admin, &["apps", "list"], None);
+    assert!(table.starts_with("CLIENT ID"), "{table}");
+    let admin_row = table
+        .lines()
+        .find(|l| l.starts_with("admin-cli "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        admin_row.contains("public") && admin_row.contains("yes"),
+        "{admin_row}"
+    );
+    assert!(!table.contains(&secret), "{table}");
+
+    // Read back: no secret.
+    let got = ok_json(admin, &["apps", "get", "billing"], None);
+    assert_eq!(got["client_id"], "billing");
+    assert!(got.get("client_secret").is_none(), "{got}");
+    let human = ok(admin, &["apps", "get", "billing"], None);
+    assert!(human.contains("600 s"), "{human}");
+    assert!(!human.contains(&secret), "{human}");
+
+    // A new secret, different from the first; with --json and without.
+    let rotated = ok_json(admin, &["apps", "rotate-secret", "billing"], None);
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(new_secret.len(), 43);
+    assert_ne!(new_secret, secret);
+    let human = ok(admin, &["apps", "rotate-secret", "billing"], None);
+    let third = secret_field(&human);
+    assert_ne!(third, new_secret);
+
+    // Refusals: one `error:` line each, exit 1.
+    let err = fails(admin, &["apps", "delete", "admin-cli"], None);
+    assert!(err.contains("validation_failed"), "{err}");
+    assert!(err.contains("built in"), "{err}");
+    let err = fails(admin, &["apps", "create", "--client-id", "billing"], None);
+    assert!(err.starts_with("error: conflict: "), "{err}");
+    let err = fails(
+        admin,
+        &[
+            "apps",
+            "create",
+            "--client-id",
+            "bad",
+            "--public",
+            "--grant",
+            "client_credentials",
+        ],
+        None,
+    );
+    assert!(err.contains("validation_failed"), "{err}");
+    let err = fails(
+        admin,
+        &[
+            "apps",
+            "create",
+            "--client-id",
+            "bad",
+            "--redirect-uri",
+            "http://evil.example.com/cb",
+        ],
+        None,
+    );
+    assert!(err.contains("validation_failed"), "{err}");
+    let err = fails(admin, &["apps", "rotate-secret", "spa"], None);
+    assert!(err.contains("validation_failed"), "{err}");
+    let err = fails(admin, &["apps", "get", "nope", "--json"], None);
+    assert!(err.contains("not_found"), "{err}");
+
+    // Deleted, it is gone.
+    let deleted = ok_json(admin, &["apps", "delete", "billing"], None);
+    assert_eq!(deleted, serde_json::json!({"deleted": "billing"}));
+    let said = ok(admin, &["apps", "delete", "reports"], None);
+    assert_eq!(said.trim(), "Deleted application reports.");
+    let err = fails(admin, &["apps", "get", "billing"], None);
+    assert!(err.contains("not_found"), "{err}");
+    let listed = ok_json(admin, &["apps", "list"], None);
+    assert_eq!(client_ids(&listed), vec!["admin-cli", "spa"]);
+
+    // --tenant: another tenant has its own admin-cli only.
+    ok_json(
+        admin,
+        &["tenants", "create", "acme", "--title", "Acme Corp"],
+        None,
+    );
+    let acme = ok_json(admin, &["apps", "list", "--tenant", "acme"], None);
+    assert_eq!(client_ids(&acme), vec!["admin-cli"]);
+
+    // A plain user may not see the applications.
+    ok_json(
+        admin,
+        &[
+            "users",
+            "create",
+            "--email",
+            USER_EMAIL,
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    let user_dir = tempfile::tempdir().unwrap();
+    login(user_dir.path(), &server, USER_EMAIL, USER_PASSWORD);
+    let err = fails(user_dir.path(), &["apps", "list"], None);
+    assert!(err.starts_with("error: forbidden: "), "{err}");
+
+    // Usage errors stay usage errors (exit 2).
+    let out = latchkey(admin, &["apps", "create"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--client-id"));
 }

@@ -1,9 +1,9 @@
 //! One typed method per endpoint of the native API.
 
 use latchkey_api::{
-    AccountView, AuditEventView, ChangePasswordRequest, CreateTenantRequest, CreateUserRequest,
-    ListUsersQuery, MeView, Page, PageQuery, SessionView, SetPasswordRequest, SigningKeyView,
-    TenantView, UpdateTenantRequest, UpdateUserRequest,
+    AccountView, ApplicationView, AuditEventView, ChangePasswordRequest, CreateApplicationRequest,
+    CreateTenantRequest, CreateUserRequest, ListUsersQuery, MeView, Page, PageQuery, SessionView,
+    SetPasswordRequest, SigningKeyView, TenantView, UpdateTenantRequest, UpdateUserRequest,
 };
 use reqwest::{Method, StatusCode, Url};
 
@@ -179,6 +179,64 @@ impl Client {
         decode(resp, "SigningKeyView").await
     }
 
+    /// `GET /api/v1/tenants/{tenant}/applications`: the tenant's applications (OAuth
+    /// clients) by client id, `admin-cli` included. Not paged; never holds a secret.
+    pub async fn list_applications(&self, tenant: &str) -> Result<Vec<ApplicationView>, Error> {
+        let url = self.endpoint(&["tenants", tenant, "applications"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Vec<ApplicationView>").await
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/applications`. For a confidential client the answer's
+    /// `client_secret` is the only copy of the secret: store it now. (`ApplicationView`
+    /// derives `Debug`, which prints the secret: do not log the answer.)
+    pub async fn create_application(
+        &self,
+        tenant: &str,
+        request: &CreateApplicationRequest,
+    ) -> Result<ApplicationView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "applications"])?;
+        let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
+        decode(resp, "ApplicationView").await
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/applications/{client_id}` (without the secret).
+    pub async fn get_application(
+        &self,
+        tenant: &str,
+        client_id: &str,
+    ) -> Result<ApplicationView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "applications", client_id])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "ApplicationView").await
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}/applications/{client_id}` (not `admin-cli`).
+    pub async fn delete_application(&self, tenant: &str, client_id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "applications", client_id])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
+        Ok(())
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/applications/{client_id}/rotate-secret`: a new secret
+    /// for a confidential client, in the answer's `client_secret` only; the old one stops
+    /// working at once. (Do not log the answer: its `Debug` shows the secret.)
+    pub async fn rotate_application_secret(
+        &self,
+        tenant: &str,
+        client_id: &str,
+    ) -> Result<ApplicationView, Error> {
+        let url = self.endpoint(&[
+            "tenants",
+            tenant,
+            "applications",
+            client_id,
+            "rotate-secret",
+        ])?;
+        let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
+        decode(resp, "ApplicationView").await
+    }
+
     /// `GET /healthz`: `Ok` when the process is up.
     pub async fn health(&self) -> Result<(), Error> {
         let url = self.probe_url("healthz")?;
@@ -285,6 +343,35 @@ mod tests {
                 "limit=10&after=abc%3D&email=a%2Bb%40x&role=admin&inactive_since=2024-01-02T00%3A00%3A00%2B01%3A00"
             )
         );
+    }
+
+    #[test]
+    fn application_paths() {
+        let client = Client::new("http://h/").unwrap();
+        let url = client
+            .endpoint(&[
+                "tenants",
+                "default",
+                "applications",
+                "my-app.v2:web_1",
+                "rotate-secret",
+            ])
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://h/api/v1/tenants/default/applications/my-app.v2:web_1/rotate-secret"
+        );
+    }
+
+    #[test]
+    fn a_malformed_application_answer_does_not_leak_its_secret() {
+        let body =
+            r#"{"client_id":"svc","public":false,"client_secret":"s3cr3t-value","grant_types":7}"#;
+        let err = serde_json::from_str::<ApplicationView>(body).unwrap_err();
+        let err = Error::Decode(crate::error::DecodeError::new(201, "ApplicationView", &err));
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("ApplicationView"), "{shown}");
     }
 
     #[test]

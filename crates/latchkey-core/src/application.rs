@@ -24,6 +24,8 @@ pub enum ApplicationError {
     PublicClientCredentials,
     #[error("access_token_lifetime must be between 60 and 86400 seconds")]
     InvalidLifetime,
+    #[error("an application needs at least one grant type")]
+    NoGrant,
 }
 
 /// An OAuth client id, unique within a tenant.
@@ -99,7 +101,7 @@ impl GrantType {
         Self::ALL
             .into_iter()
             .find(|g| g.as_str() == text)
-            .ok_or_else(|| ApplicationError::UnknownGrant(text.to_owned()))
+            .ok_or_else(|| ApplicationError::UnknownGrant(text.chars().take(64).collect()))
     }
 }
 
@@ -173,6 +175,9 @@ pub fn validate_settings(
     grants: &[GrantType],
     access_token_lifetime: Option<i64>,
 ) -> Result<(), ApplicationError> {
+    if grants.is_empty() {
+        return Err(ApplicationError::NoGrant);
+    }
     if public && grants.contains(&GrantType::ClientCredentials) {
         return Err(ApplicationError::PublicClientCredentials);
     }
@@ -226,6 +231,10 @@ mod tests {
             Err(ApplicationError::PublicClientCredentials)
         );
         assert!(validate_settings(false, &[GrantType::ClientCredentials], Some(300)).is_ok());
-        assert!(validate_settings(false, &[], Some(10)).is_err());
+        assert_eq!(
+            validate_settings(false, &[], None),
+            Err(ApplicationError::NoGrant)
+        );
+        assert!(validate_settings(false, &[GrantType::Password], Some(10)).is_err());
     }
 }

@@ -50,12 +50,17 @@ pub struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
-    pub sid: String,
+    /// The session; absent in service tokens (client credentials), which have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub scope: String,
     pub tenant: String,
     pub tenant_id: String,
     pub realm_access: RealmAccess,
     pub permissions: Vec<String>,
+    /// Application-scoped roles, by client id (Keycloak's client roles).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub resource_access: std::collections::BTreeMap<String, RealmAccess>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,7 +112,7 @@ impl TokenSubject<'_> {
             exp: (now + lifetime).unix_timestamp(),
             iat: now.unix_timestamp(),
             jti,
-            sid: self.session_id.to_string(),
+            sid: Some(self.session_id.to_string()),
             scope: "openid profile email".to_owned(),
             tenant: self.tenant.domain.to_string(),
             tenant_id: self.tenant.id.to_string(),
@@ -115,6 +120,7 @@ impl TokenSubject<'_> {
                 roles: vec![self.role.name.to_string()],
             },
             permissions: self.role.permissions.clone(),
+            resource_access: std::collections::BTreeMap::new(),
             email: Some(self.account.email.as_str().to_owned()),
             preferred_username: self
                 .account
@@ -142,6 +148,48 @@ impl TokenSubject<'_> {
                 .map(|u| u.as_str().to_owned()),
             name: self.account.display_name.clone(),
         }
+    }
+}
+
+/// Claims of a service token (client-credentials grant): the client acts for itself, so
+/// there is no account, session or tenant role; `sub` names the client's service account
+/// as Keycloak does (`service-account-{client_id}`) and its roles are its own app roles.
+pub fn service_access_claims(
+    issuer: &str,
+    tenant: &Tenant,
+    client_id: &str,
+    app_roles: &[String],
+    now: OffsetDateTime,
+    lifetime: Duration,
+    jti: String,
+) -> AccessClaims {
+    let mut resource_access = std::collections::BTreeMap::new();
+    if !app_roles.is_empty() {
+        resource_access.insert(
+            client_id.to_owned(),
+            RealmAccess {
+                roles: app_roles.to_vec(),
+            },
+        );
+    }
+    AccessClaims {
+        iss: issuer.to_owned(),
+        sub: format!("service-account-{client_id}"),
+        aud: NATIVE_AUDIENCE.to_owned(),
+        azp: client_id.to_owned(),
+        exp: (now + lifetime).unix_timestamp(),
+        iat: now.unix_timestamp(),
+        jti,
+        sid: None,
+        scope: "profile email".to_owned(),
+        tenant: tenant.domain.to_string(),
+        tenant_id: tenant.id.to_string(),
+        realm_access: RealmAccess { roles: Vec::new() },
+        permissions: Vec::new(),
+        resource_access,
+        email: None,
+        preferred_username: Some(format!("service-account-{client_id}")),
+        platform_admin: false,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod housekeeping;
 pub mod keys;
 pub mod metrics;
+pub mod oidc;
 pub mod password;
 pub mod services;
 

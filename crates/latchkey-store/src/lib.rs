@@ -219,6 +219,9 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// The session a refresh token (by hash) belongs to, without rotating it; `None`
+    /// for unknown tokens. Rotated tokens still name their session.
+    async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     /// Number of sessions, in all tenants, neither revoked nor expired at `now` (a
     /// metrics gauge).
     async fn count_active_sessions(&self, now: OffsetDateTime) -> StoreResult<i64>;

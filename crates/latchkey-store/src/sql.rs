@@ -913,6 +913,18 @@ macro_rules! impl_store {
                     row.int("active")
                 }
 
+                async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+                    sqlx::query(
+                        "SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id \
+                         WHERE t.token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(|row| rows::session(&row))
+                    .transpose()
+                }
+
                 async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport> {
                     let mut tx = self.writer().begin().await?;
                     // Tokens of the sessions about to go are counted with them (no cascade

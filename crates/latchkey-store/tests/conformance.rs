@@ -157,6 +157,7 @@ conformance!(
     disabling_revokes_sessions_and_a_new_password_unlocks,
     purge_removes_only_what_nothing_can_use,
     applications_register_list_rotate_and_delete,
+    refresh_tokens_name_their_session,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -2774,5 +2775,38 @@ async fn applications_register_list_rotate_and_delete(store: &dyn Store) {
         store
             .delete_application(&acme.id, &svc.client_id, &audit())
             .await,
+    );
+}
+
+async fn refresh_tokens_name_their_session(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(0));
+    sign_in(store, &session, "t0").await;
+    assert_eq!(
+        store
+            .session_of_refresh_token("t0")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(session.id.clone())
+    );
+    assert_eq!(store.session_of_refresh_token("nope").await.unwrap(), None);
+    // Looking does not rotate: t0 still rotates once.
+    let outcome = store
+        .rotate_refresh_token(&acme.id, "t0", "t1", at(100), Duration::ZERO, at(10))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        store
+            .session_of_refresh_token("t0")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(session.id)
     );
 }

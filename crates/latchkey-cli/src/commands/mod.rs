@@ -1,6 +1,7 @@
 //! The commands that talk to a server, and what they share: the signed-in context,
 //! paging, password input.
 
+pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod keys;

@@ -82,6 +82,9 @@ impl From<ServiceError> for ApiError {
                 e
             }
             ServiceError::InvalidToken => Self::unauthenticated(message),
+            ServiceError::UnauthorizedClient => {
+                Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN, message)
+            }
             ServiceError::InvalidClient => {
                 Self::new(StatusCode::UNAUTHORIZED, codes::INVALID_CLIENT, message)
             }

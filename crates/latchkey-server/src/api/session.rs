@@ -8,7 +8,7 @@ use latchkey_api::{Problem, RefreshRequest, SignInRequest, TokenResponse};
 use super::error::ApiResult;
 use super::extract::{ApiJson, ClientInfo};
 use super::{AppState, views};
-use crate::services::{Caller, IssuedTokens, SignIn};
+use crate::services::{Caller, ClientContext, IssuedTokens, SignIn};
 
 /// The client id tokens from the native API carry in `azp`.
 pub const NATIVE_CLIENT_ID: &str = "latchkey-api";
@@ -53,7 +53,7 @@ pub async fn sign_in(
             password: request.password,
             user_agent: client.user_agent,
             ip_address: client.ip_address,
-            client_id: NATIVE_CLIENT_ID,
+            client: ClientContext::plain(NATIVE_CLIENT_ID),
         })
         .await?;
     Ok(Json(token_response(tokens)))
@@ -78,7 +78,11 @@ pub async fn refresh(
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let tokens = state
-        .refresh(&tenant, &request.refresh_token, NATIVE_CLIENT_ID)
+        .refresh(
+            &tenant,
+            &request.refresh_token,
+            ClientContext::plain(NATIVE_CLIENT_ID),
+        )
         .await?;
     Ok(Json(token_response(tokens)))
 }

@@ -36,8 +36,40 @@ pub struct SignIn<'a> {
     pub password: String,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
-    /// The OAuth client on whose behalf the tokens are issued (`azp`, ID-token `aud`).
+    /// The OAuth client on whose behalf the tokens are issued.
+    pub client: ClientContext<'a>,
+}
+
+/// The OAuth client tokens are issued to: its id becomes `azp` and the ID token's `aud`;
+/// its settings shape the tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientContext<'a> {
     pub client_id: &'a str,
+    /// Overrides the server's access-token lifetime.
+    pub access_lifetime: Option<time::Duration>,
+    /// Application-scoped roles, published under `resource_access.{client_id}`.
+    pub roles: &'a [String],
+}
+
+impl<'a> ClientContext<'a> {
+    /// A client with the server's defaults and no roles (the native API).
+    pub fn plain(client_id: &'a str) -> Self {
+        Self {
+            client_id,
+            access_lifetime: None,
+            roles: &[],
+        }
+    }
+
+    pub fn of(application: &'a latchkey_core::Application) -> Self {
+        Self {
+            client_id: application.client_id.as_str(),
+            access_lifetime: application
+                .access_token_lifetime
+                .map(time::Duration::seconds),
+            roles: &application.roles,
+        }
+    }
 }
 
 /// Tokens of one sign-in or refresh, with who they are for.
@@ -46,6 +78,8 @@ pub struct IssuedTokens {
     pub refresh_token: latchkey_core::secret::SecretString,
     pub id_token: String,
     pub expires_in: i64,
+    /// Seconds the refresh token stays usable without being rotated.
+    pub refresh_expires_in: i64,
     pub context: TokenContext,
 }
 
@@ -188,7 +222,7 @@ impl Services {
                 session,
             },
             refresh,
-            request.client_id,
+            request.client,
         )
         .await
     }
@@ -198,7 +232,7 @@ impl Services {
         &self,
         tenant_domain: &str,
         presented: &str,
-        client_id: &str,
+        client: ClientContext<'_>,
     ) -> Result<IssuedTokens, ServiceError> {
         let tenant = self.tenant_by_domain(tenant_domain).await?;
         let now = self.clock.now();
@@ -266,7 +300,7 @@ impl Services {
                 session,
             },
             replacement,
-            client_id,
+            client,
         )
         .await
     }
@@ -351,29 +385,38 @@ impl Services {
         &self,
         context: TokenContext,
         refresh: latchkey_core::secret::SecretString,
-        client_id: &str,
+        client: ClientContext<'_>,
     ) -> Result<IssuedTokens, ServiceError> {
         let now = self.clock.now();
+        let lifetime = client.access_lifetime.unwrap_or(self.lifetimes.access);
         let issuer = issuer_for(&self.public_url, context.tenant.domain.as_str());
         let subject = TokenSubject {
             issuer: &issuer,
-            client_id,
+            client_id: client.client_id,
             tenant: &context.tenant,
             account: &context.account,
             role: &context.role,
             session_id: &context.session.id,
             session_started_at: context.session.created_at,
         };
-        let access =
-            subject.access_claims(now, self.lifetimes.access, latchkey_core::id::random_id());
-        let id = subject.id_claims(now, self.lifetimes.access);
+        let mut access = subject.access_claims(now, lifetime, latchkey_core::id::random_id());
+        if !client.roles.is_empty() {
+            access.resource_access.insert(
+                client.client_id.to_owned(),
+                latchkey_core::token::RealmAccess {
+                    roles: client.roles.to_vec(),
+                },
+            );
+        }
+        let id = subject.id_claims(now, lifetime);
         let access_token = self.keys.sign(&context.tenant.id, &access).await?;
         let id_token = self.keys.sign(&context.tenant.id, &id).await?;
         Ok(IssuedTokens {
             access_token,
             refresh_token: refresh,
             id_token,
-            expires_in: self.lifetimes.access.whole_seconds(),
+            expires_in: lifetime.whole_seconds(),
+            refresh_expires_in: (self.refresh_expiry(&context.session, now) - now).whole_seconds(),
             context,
         })
     }

@@ -57,7 +57,10 @@ impl Services {
     /// Resolves a Bearer token to its caller, or `InvalidToken`.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, ServiceError> {
         let claims = self.verified_claims(token).await?;
-        let session_id = SessionId::from_string(claims.sid.clone());
+        // Service tokens (no session) speak for a client, not an account: they cannot
+        // call the account-centred native API.
+        let session_id =
+            SessionId::from_string(claims.sid.clone().ok_or(ServiceError::InvalidToken)?);
         let session = self
             .store
             .session(&session_id)

@@ -16,6 +16,8 @@ pub enum ServiceError {
     InvalidToken,
     #[error("client authentication failed")]
     InvalidClient,
+    #[error("the client is not allowed to use this grant")]
+    UnauthorizedClient,
     #[error("the refresh token is invalid: {0}")]
     InvalidRefreshToken(&'static str),
     #[error("{0}")]

@@ -7,13 +7,15 @@ mod applications;
 mod auth;
 mod caller;
 mod error;
+mod oauth;
 mod tenants;
 
 pub use accounts::{AccountUpdate, CreateAccount};
 pub use applications::ApplicationSpec;
-pub use auth::{IssuedTokens, SignIn, TokenContext};
+pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 
 use std::sync::Arc;

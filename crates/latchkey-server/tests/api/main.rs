@@ -1,7 +1,9 @@
 //! The native API over real HTTP, on SQLite and (when configured) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod applications;
 mod harness;
+mod oidc;
 
 use harness::{
     ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, USER_PASSWORD, assert_problem, on_both_backends,
@@ -93,6 +95,15 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             "/api/v1/tenants/{tenant}/users/{id}/sessions/{sid}",
             &["delete"],
         ),
+        ("/api/v1/tenants/{tenant}/applications", &["get", "post"]),
+        (
+            "/api/v1/tenants/{tenant}/applications/{client_id}",
+            &["get", "delete"],
+        ),
+        (
+            "/api/v1/tenants/{tenant}/applications/{client_id}/rotate-secret",
+            &["post"],
+        ),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
@@ -104,7 +115,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 18);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 21);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

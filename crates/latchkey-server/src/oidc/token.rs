@@ -1,0 +1,132 @@
+//! `POST /realms/{realm}/protocol/openid-connect/token`: the password, refresh-token and
+//! client-credentials grants, answered in Keycloak's shape.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_core::{Application, GrantType, Tenant};
+use serde_json::{Value, json};
+
+use super::error::{OAuthError, OAuthResult};
+use super::form::{Form, presented_client};
+use crate::api::AppState;
+use crate::api::extract::ClientInfo;
+use crate::services::{ClientContext, IssuedTokens, SignIn};
+
+pub async fn token(
+    State(state): State<AppState>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    client_info: ClientInfo,
+    form: Form,
+) -> OAuthResult<Response> {
+    let tenant = state.tenant_by_domain(&realm).await?;
+    let grant_name = form.require("grant_type")?;
+    let presented = presented_client(&headers, &form)?;
+    let client = state
+        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
+        .await?;
+    let grant = GrantType::parse(grant_name).map_err(|_| {
+        OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!(
+                "unsupported grant_type `{}`",
+                grant_name.chars().take(64).collect::<String>()
+            ),
+        )
+    })?;
+    if !client.allows(grant) {
+        return Err(crate::services::ServiceError::UnauthorizedClient.into());
+    }
+    let wants_id_token = form
+        .get("scope")
+        .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
+    let body = match grant {
+        GrantType::Password => {
+            let tokens = state
+                .sign_in(SignIn {
+                    tenant_domain: &realm,
+                    login: form.require("username")?,
+                    password: form.require("password")?.to_owned(),
+                    user_agent: client_info.user_agent,
+                    ip_address: client_info.ip_address,
+                    client: ClientContext::of(&client),
+                })
+                .await?;
+            token_body(tokens, wants_id_token)
+        }
+        GrantType::RefreshToken => {
+            let tokens = state
+                .refresh(
+                    &realm,
+                    form.require("refresh_token")?,
+                    ClientContext::of(&client),
+                )
+                .await?;
+            token_body(tokens, wants_id_token)
+        }
+        GrantType::ClientCredentials => client_credentials(&state, &tenant, &client).await?,
+        GrantType::AuthorizationCode => {
+            return Err(OAuthError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "the authorization_code grant is not available yet",
+            ));
+        }
+    };
+    Ok(no_store(Json(body)))
+}
+
+async fn client_credentials(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Application,
+) -> OAuthResult<Value> {
+    let token = state.client_credentials(tenant, client).await?;
+    // No refresh token: the client can always ask again with its credentials (RFC 6749
+    // §4.4.3), as Keycloak does by default.
+    Ok(json!({
+        "access_token": token.access_token,
+        "expires_in": token.expires_in,
+        "refresh_expires_in": 0,
+        "token_type": "Bearer",
+        "not-before-policy": 0,
+        "scope": token.scope,
+    }))
+}
+
+fn token_body(tokens: IssuedTokens, with_id_token: bool) -> Value {
+    let scope = if with_id_token {
+        "openid profile email"
+    } else {
+        "profile email"
+    };
+    let mut body = json!({
+        "access_token": tokens.access_token,
+        "expires_in": tokens.expires_in,
+        "refresh_expires_in": tokens.refresh_expires_in,
+        "refresh_token": tokens.refresh_token.expose(),
+        "token_type": "Bearer",
+        "not-before-policy": 0,
+        "session_state": tokens.context.session.id.as_str(),
+        "scope": scope,
+    });
+    if with_id_token && let Some(map) = body.as_object_mut() {
+        map.insert("id_token".into(), Value::String(tokens.id_token));
+    }
+    body
+}
+
+/// Token answers must not be cached (RFC 6749 §5.1).
+pub fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
