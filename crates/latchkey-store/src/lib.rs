@@ -185,6 +185,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<MembershipRemoval>;
     /// Every membership of an account, in any tenant, ordered by tenant id.
     async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>>;
+    /// How many members of a tenant match `filter`.
+    async fn count_members(&self, tenant: &TenantId, filter: &MemberFilter) -> StoreResult<i64>;
     /// Members of a tenant ordered by normalised email.
     async fn list_members(
         &self,

@@ -63,6 +63,10 @@ pub struct MemberFilter {
     /// Members with no sign-in since this instant; never-signed-in members count when
     /// they were created before it.
     pub inactive_since: Option<OffsetDateTime>,
+    /// Case-insensitive substring of the email or username.
+    pub search: Option<String>,
+    /// Exactly this email or username (case-insensitive).
+    pub login: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,6 +18,22 @@ pub(crate) mod rows;
 
 /// Implements [`Store`](crate::Store) for `$store`, a struct with
 /// `fn writer(&self) -> &sqlx::Pool<$db>` and `fn reader(&self) -> &sqlx::Pool<$db>`.
+/// The tenant-member filters shared by listing and counting, binding `$1` tenant, `$2`
+/// email prefix pattern, `$3` role, `$4` inactive-since millis, `$5` search pattern and
+/// `$6` exact login. A filter left out binds NULL and its condition is true for every row.
+macro_rules! member_filter {
+    () => {
+        "FROM memberships m JOIN accounts a ON a.id = m.account_id \
+         WHERE m.tenant_id = $1 \
+         AND ($2 IS NULL OR a.email_key LIKE $2 ESCAPE '\\') \
+         AND ($3 IS NULL OR m.role = $3) \
+         AND ($4 IS NULL OR a.last_login_at < $4 \
+              OR (a.last_login_at IS NULL AND a.created_at < $4)) \
+         AND ($5 IS NULL OR a.email_key LIKE $5 ESCAPE '\\' OR a.username_key LIKE $5 ESCAPE '\\') \
+         AND ($6 IS NULL OR a.email_key = $6 OR a.username_key = $6)"
+    };
+}
+
 macro_rules! impl_store {
     ($store:ty, $db:ty, backend = $backend:literal, for_update = $for_update:literal) => {
         // An anonymous const scopes these imports to the expansion.
@@ -748,22 +764,17 @@ macro_rules! impl_store {
                     filter: &MemberFilter,
                     page: &PageRequest,
                 ) -> StoreResult<Page<MemberRecord>> {
-                    // A filter left out binds NULL and its condition is true for every row.
-                    let members = sqlx::query(
-                        "SELECT a.*, m.role AS member_role \
-                         FROM memberships m JOIN accounts a ON a.id = m.account_id \
-                         WHERE m.tenant_id = $1 \
-                         AND ($2 IS NULL OR a.email_key LIKE $2 ESCAPE '\\') \
-                         AND ($3 IS NULL OR m.role = $3) \
-                         AND ($4 IS NULL OR a.last_login_at < $4 \
-                              OR (a.last_login_at IS NULL AND a.created_at < $4)) \
-                         AND ($5 IS NULL OR a.email_key > $5) \
-                         ORDER BY a.email_key LIMIT $6",
-                    )
+                    let members = sqlx::query(concat!(
+                        "SELECT a.*, m.role AS member_role ",
+                        $crate::sql::member_filter!(),
+                        " AND ($7 IS NULL OR a.email_key > $7) ORDER BY a.email_key LIMIT $8",
+                    ))
                     .bind(tenant.as_str())
                     .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
                     .bind(filter.role.as_ref().map(RoleName::as_str))
                     .bind(filter.inactive_since.map(millis))
+                    .bind(filter.search.as_ref().map(|t| rows::like_substring(&t.to_lowercase())))
+                    .bind(filter.login.as_ref().map(|l| l.to_lowercase()))
                     .bind(page.after.as_deref())
                     .bind(page.fetch_limit())
                     .fetch_all(self.reader())
@@ -774,6 +785,19 @@ macro_rules! impl_store {
                     Ok(Page::from_overfetch(members, page, |m| {
                         m.account.email.normalized()
                     }))
+                }
+
+                async fn count_members(&self, tenant: &TenantId, filter: &MemberFilter) -> StoreResult<i64> {
+                    let row = sqlx::query(concat!("SELECT COUNT(*) AS members ", $crate::sql::member_filter!()))
+                        .bind(tenant.as_str())
+                        .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
+                        .bind(filter.role.as_ref().map(RoleName::as_str))
+                        .bind(filter.inactive_since.map(millis))
+                        .bind(filter.search.as_ref().map(|t| rows::like_substring(&t.to_lowercase())))
+                        .bind(filter.login.as_ref().map(|l| l.to_lowercase()))
+                        .fetch_one(self.reader())
+                        .await?;
+                    row.int("members")
                 }
 
                 // ---- sign-in throttling --------------------------------------------
@@ -1215,12 +1239,14 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+pub(crate) use member_filter;
 
 #[cfg(test)]
 mod tests {
     /// Every string literal in this file that holds SQL must introduce its placeholders in
     /// numeric order (`$1` before `$2`…), the rule that keeps positional binding and SQLite's
-    /// named `$N` parameters in agreement.
+    /// named `$N` parameters in agreement. (A statement's first literal starts at `$1`
+    /// because binding starts there; continuation fragments pick up where it stopped.)
     #[test]
     fn placeholders_first_appear_in_numeric_order() {
         let source: String = include_str!("sql.rs")
@@ -1239,7 +1265,10 @@ mod tests {
                 if let Ok(n) = digits.parse::<u32>()
                     && !seen.contains(&n)
                 {
-                    assert_eq!(n as usize, seen.len() + 1, "in {literal:?}");
+                    // A fragment glued on with `concat!` continues a statement, so it may
+                    // start above 1; within a literal the numbers still go up one by one.
+                    let expected = seen.last().map_or(n, |last| last + 1);
+                    assert_eq!(n, expected, "in {literal:?}");
                     seen.push(n);
                 }
             }

@@ -158,6 +158,7 @@ conformance!(
     purge_removes_only_what_nothing_can_use,
     applications_register_list_rotate_and_delete,
     refresh_tokens_name_their_session,
+    members_are_searched_and_counted,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -1366,6 +1367,7 @@ async fn member_filters(store: &dyn Store) {
         email_prefix: Some("a".into()),
         role: Some(RoleName::user()),
         inactive_since: Some(at(100)),
+        ..MemberFilter::default()
     };
     assert_eq!(list(combined).await, ["axb@x.io"]);
 }
@@ -2809,4 +2811,66 @@ async fn refresh_tokens_name_their_session(store: &dyn Store) {
             .map(|s| s.id),
         Some(session.id)
     );
+}
+
+async fn members_are_searched_and_counted(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    for (email, username) in [
+        ("ada@example.com", Some("ada.l")),
+        ("bob@example.com", None),
+        ("carol_x@example.org", Some("cx")),
+    ] {
+        store
+            .create_account(
+                &AccountId::generate(),
+                &new_account(email, username),
+                Some((&acme.id, &RoleName::user())),
+                at(0),
+                &event(actions::ACCOUNT_CREATE, None, at(0)),
+            )
+            .await
+            .unwrap();
+    }
+    account(store, "ada@elsewhere.com", Some((&other, "user")), at(0)).await;
+    assert_eq!(
+        count_matching(store, &acme, MemberFilter::default()).await,
+        3
+    );
+    let search = |text: &str| MemberFilter {
+        search: Some(text.into()),
+        ..MemberFilter::default()
+    };
+    assert_eq!(count_matching(store, &acme, search("EXAMPLE.COM")).await, 2);
+    assert_eq!(count_matching(store, &acme, search("ada")).await, 1);
+    // `_` is a literal underscore, not a wildcard.
+    assert_eq!(count_matching(store, &acme, search("l_x")).await, 1);
+    assert_eq!(count_matching(store, &acme, search("_")).await, 1);
+    let login = |text: &str| MemberFilter {
+        login: Some(text.into()),
+        ..MemberFilter::default()
+    };
+    assert_eq!(count_matching(store, &acme, login("ADA.L")).await, 1);
+    assert_eq!(
+        count_matching(store, &acme, login("bob@example.com")).await,
+        1
+    );
+    assert_eq!(count_matching(store, &acme, login("bob")).await, 0);
+    let found = store
+        .list_members(&acme.id, &search("x"), &page(10, None))
+        .await
+        .unwrap();
+    let emails: Vec<_> = found
+        .items
+        .iter()
+        .map(|m| m.account.email.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        emails,
+        ["ada@example.com", "bob@example.com", "carol_x@example.org"]
+    );
+}
+
+async fn count_matching(store: &dyn Store, tenant: &Tenant, filter: MemberFilter) -> i64 {
+    store.count_members(&tenant.id, &filter).await.unwrap()
 }

@@ -42,6 +42,7 @@ fn filter_from(query: &ListUsersQuery) -> Result<MemberFilter, ApiError> {
         email_prefix: query.email.as_ref().map(|e| e.trim().to_lowercase()),
         role,
         inactive_since,
+        ..MemberFilter::default()
     })
 }
 

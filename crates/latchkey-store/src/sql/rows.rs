@@ -101,15 +101,25 @@ pub(crate) fn to_json(value: &impl Serialize) -> StoreResult<String> {
 
 /// A `LIKE` pattern matching strings that start with `prefix`; used with `ESCAPE '\'`.
 pub(crate) fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
+    let mut pattern = escape_like(prefix);
     pattern.push('%');
     pattern
+}
+
+/// A LIKE pattern matching `text` anywhere.
+pub(crate) fn like_substring(text: &str) -> String {
+    format!("%{}%", escape_like(text))
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 // ---- cursors -------------------------------------------------------------------------
