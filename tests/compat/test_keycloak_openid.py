@@ -2,8 +2,8 @@
 Connect endpoints (shared/api-surface.md §5), with `server_url` both `http://h:p` and
 `http://h:p/auth/` (the `form` fixture).
 
-Out of scope for now: the authorization-code flow (auth_url, sign-in page) and the
-`/admin/realms/…` admin API.
+The authorization-code flow is in test_authlib_code_flow.py, the admin API in
+test_keycloak_admin.py.
 """
 
 from __future__ import annotations
@@ -106,10 +106,6 @@ def test_well_known(kc: KeycloakOpenID, settings: Settings, form: str) -> None:
     assert certs.json()["keys"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authorization_code + PKCE is not built yet, so discovery does not advertise it",
-)
 def test_well_known_advertises_pkce_s256(kc: KeycloakOpenID) -> None:
     # Keycloak advertises ["plain", "S256"]; clients doing PKCE look for S256 here.
     assert "S256" in kc.well_known().get("code_challenge_methods_supported", [])

@@ -65,6 +65,8 @@ pub struct AccessClaims {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub platform_admin: bool,
 }
@@ -84,6 +86,10 @@ pub struct IdClaims {
     pub preferred_username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The `nonce` of the authorization request, echoed so the client can bind the token
+    /// to its request (OpenID Connect Core §3.1.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// Everything needed to mint the tokens of one sign-in or refresh.
@@ -127,6 +133,7 @@ impl TokenSubject<'_> {
                 .username
                 .as_ref()
                 .map(|u| u.as_str().to_owned()),
+            name: self.account.display_name.clone(),
             platform_admin: self.account.platform_admin,
         }
     }
@@ -147,6 +154,7 @@ impl TokenSubject<'_> {
                 .as_ref()
                 .map(|u| u.as_str().to_owned()),
             name: self.account.display_name.clone(),
+            nonce: None,
         }
     }
 }
@@ -189,6 +197,7 @@ pub fn service_access_claims(
         resource_access,
         email: None,
         preferred_username: Some(format!("service-account-{client_id}")),
+        name: None,
         platform_admin: false,
     }
 }

@@ -15,8 +15,9 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, PurgeCutoffs, PurgeReport,
-    RotationOutcome, SignInRecord, SigningKeyStatus, StoredSigningKey,
+    AccountCredentials, AuthorizationCode, MemberFilter, MemberRecord, MembershipRemoval,
+    PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord, SigningKeyStatus,
+    StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -260,6 +261,26 @@ pub trait Store: Send + Sync + 'static {
         grace: time::Duration,
         now: OffsetDateTime,
     ) -> StoreResult<RotationOutcome>;
+
+    // ---- authorization codes ---------------------------------------------------------
+
+    async fn create_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Spends a code, in one transaction: a second use revokes the session the code
+    /// issued (and its refresh tokens) and answers `AlreadyUsed`.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Redemption>;
+    /// Adds a refresh token to an active session; false (nothing added) when the session
+    /// is revoked or over.
+    async fn add_refresh_token(
+        &self,
+        session: &SessionId,
+        token_hash: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
 
     // ---- signing keys ----------------------------------------------------------------
 

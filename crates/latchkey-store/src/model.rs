@@ -136,3 +136,31 @@ pub struct PurgeReport {
     pub throttles: u64,
     pub signing_keys: u64,
 }
+
+/// An authorization code as stored (the code itself is only known to the client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    /// The session opened by the sign-in the code stands for.
+    pub session_id: latchkey_core::SessionId,
+    pub redirect_uri: String,
+    /// PKCE S256 challenge (base64url SHA-256 of the verifier), when one was sent.
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What redeeming an authorization code led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// First use within its lifetime: the code is now spent.
+    Redeemed(Box<AuthorizationCode>),
+    Unknown,
+    Expired,
+    /// The code was used before: the session it issued is now revoked (RFC 6749 §4.1.2).
+    AlreadyUsed,
+}

@@ -40,7 +40,7 @@ macro_rules! impl_store {
         const _: () = {
             use $crate::sql::rows::{self, Columns as _, millis, stored, to_json};
             use $crate::{
-                AccountCredentials, MemberFilter, MemberRecord, MembershipRemoval, PurgeCutoffs,
+                AccountCredentials, AuthorizationCode, MemberFilter, Redemption, MemberRecord, MembershipRemoval, PurgeCutoffs,
                 PurgeReport, RotationOutcome, SignInRecord, Store, StoreError, StoreResult,
                 StoredSigningKey,
             };
@@ -984,6 +984,10 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                    sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+                        .bind(millis(cutoffs.tokens_expired_before))
+                        .execute(&mut *tx)
+                        .await?;
                     let signing_keys = sqlx::query("DELETE FROM signing_keys WHERE status = 'retired'")
                         .execute(&mut *tx)
                         .await?
@@ -1133,6 +1137,97 @@ macro_rules! impl_store {
                     let session = Self::touch_session(&mut tx, session, now).await?;
                     tx.commit().await?;
                     Ok(RotationOutcome::Rotated(session))
+                }
+
+                // ---- authorization codes -------------------------------------------
+
+                async fn create_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, session_id, \
+                         redirect_uri, code_challenge, scope, nonce, created_at, expires_at, used_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)",
+                    )
+                    .bind(&code.code_hash)
+                    .bind(code.tenant_id.as_str())
+                    .bind(&code.client_id)
+                    .bind(code.session_id.as_str())
+                    .bind(&code.redirect_uri)
+                    .bind(code.code_challenge.as_deref())
+                    .bind(&code.scope)
+                    .bind(code.nonce.as_deref())
+                    .bind(millis(code.created_at))
+                    .bind(millis(code.expires_at))
+                    .execute(self.writer())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn redeem_authorization_code(
+                    &self,
+                    code_hash: &str,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Redemption> {
+                    let mut tx = self.writer().begin().await?;
+                    let Some(row) = sqlx::query(concat!(
+                        "SELECT * FROM authorization_codes WHERE code_hash = $1",
+                        $for_update
+                    ))
+                    .bind(code_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    else {
+                        return Ok(Redemption::Unknown);
+                    };
+                    let code = rows::authorization_code(&row)?;
+                    if row.opt_int("used_at")?.is_some() {
+                        // Replayed: whoever holds it is not to be trusted with what it gave.
+                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                            .bind(millis(now))
+                            .bind(code.session_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+                            .bind(code.session_id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        return Ok(Redemption::AlreadyUsed);
+                    }
+                    if code.expires_at <= now {
+                        return Ok(Redemption::Expired);
+                    }
+                    sqlx::query("UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2")
+                        .bind(millis(now))
+                        .bind(code_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(Redemption::Redeemed(Box::new(code)))
+                }
+
+                async fn add_refresh_token(
+                    &self,
+                    session: &SessionId,
+                    token_hash: &str,
+                    expires_at: OffsetDateTime,
+                    now: OffsetDateTime,
+                ) -> StoreResult<bool> {
+                    let mut tx = self.writer().begin().await?;
+                    let Some(row) = sqlx::query(concat!("SELECT * FROM sessions WHERE id = $1", $for_update))
+                        .bind(session.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    else {
+                        return Ok(false);
+                    };
+                    let current = rows::session(&row)?;
+                    if !current.is_active(now) {
+                        return Ok(false);
+                    }
+                    Self::insert_refresh_token(&mut tx, token_hash, session, now, expires_at.min(current.expires_at))
+                        .await?;
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 // ---- signing keys --------------------------------------------------

@@ -24,9 +24,9 @@ use latchkey_core::{
 };
 use latchkey_store::testing::{self, TestDatabase};
 use latchkey_store::{
-    ConflictOn, MemberFilter, MembershipRemoval, PostgresStore, PurgeCutoffs, PurgeReport,
-    RotationOutcome, SignInRecord, SigningKeyStatus, SqliteStore, Store, StoreError,
-    StoredSigningKey,
+    AuthorizationCode, ConflictOn, MemberFilter, MembershipRemoval, PostgresStore, PurgeCutoffs,
+    PurgeReport, Redemption, RotationOutcome, SignInRecord, SigningKeyStatus, SqliteStore, Store,
+    StoreError, StoredSigningKey,
 };
 use serde_json::json;
 use sqlx::Connection as _;
@@ -159,6 +159,7 @@ conformance!(
     applications_register_list_rotate_and_delete,
     refresh_tokens_name_their_session,
     members_are_searched_and_counted,
+    authorization_codes_are_single_use,
     password_change_revokes_other_sessions,
     memberships_upsert_list_and_remove,
     removing_the_last_membership_deletes_the_account,
@@ -2873,4 +2874,94 @@ async fn members_are_searched_and_counted(store: &dyn Store) {
 
 async fn count_matching(store: &dyn Store, tenant: &Tenant, filter: MemberFilter) -> i64 {
     store.count_members(&tenant.id, &filter).await.unwrap()
+}
+
+async fn authorization_codes_are_single_use(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let session = new_session(&ada, &acme, at(0));
+    sign_in(store, &session, "first-refresh").await;
+    let code = |hash: &str, expires: i64| AuthorizationCode {
+        code_hash: hash.into(),
+        tenant_id: acme.id.clone(),
+        client_id: "spa".into(),
+        session_id: session.id.clone(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        code_challenge: Some("challenge".into()),
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        created_at: at(0),
+        expires_at: at(expires),
+    };
+    store
+        .create_authorization_code(&code("c1", 60))
+        .await
+        .unwrap();
+    store
+        .create_authorization_code(&code("c2", 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", at(1))
+            .await
+            .unwrap(),
+        Redemption::Unknown
+    );
+    assert_eq!(
+        store.redeem_authorization_code("c2", at(61)).await.unwrap(),
+        Redemption::Expired
+    );
+    assert_eq!(
+        store.redeem_authorization_code("c1", at(1)).await.unwrap(),
+        Redemption::Redeemed(Box::new(code("c1", 60)))
+    );
+    // The session is live: a refresh token can be added, capped at the session's end.
+    assert!(
+        store
+            .add_refresh_token(&session.id, "from-code", at(100_000), at(2))
+            .await
+            .unwrap()
+    );
+    let outcome = store
+        .rotate_refresh_token(
+            &acme.id,
+            "from-code",
+            "next",
+            at(200),
+            Duration::ZERO,
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
+    // A second use revokes the session and everything in it.
+    assert_eq!(
+        store.redeem_authorization_code("c1", at(4)).await.unwrap(),
+        Redemption::AlreadyUsed
+    );
+    assert!(
+        !store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(at(5))
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&acme.id, "next", "after", at(300), Duration::ZERO, at(5))
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert!(
+        !store
+            .add_refresh_token(&session.id, "late", at(400), at(6))
+            .await
+            .unwrap()
+    );
 }

@@ -30,6 +30,11 @@ impl Form {
         Self { fields }
     }
 
+    /// Every field, for endpoints that take many optional parameters.
+    pub fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.fields.iter().map(|(k, v)| (k.clone(), v.clone()))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.get(name).map(String::as_str)
     }

@@ -2,6 +2,8 @@
 //! under `/realms/{realm}` and under the legacy `/auth/realms/{realm}`, because existing
 //! clients use both. A realm is a tenant, addressed by its domain.
 
+mod admin;
+mod authorize;
 mod discovery;
 mod error;
 mod form;
@@ -25,6 +27,10 @@ pub fn routes() -> Router<AppState> {
             "/{realm}/protocol/openid-connect/certs",
             get(discovery::certs),
         )
+        .route(
+            "/{realm}/protocol/openid-connect/auth",
+            get(authorize::page).post(authorize::submit),
+        )
         .route("/{realm}/protocol/openid-connect/token", post(token::token))
         .route(
             "/{realm}/protocol/openid-connect/token/introspect",
@@ -45,4 +51,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .nest("/realms", realm.clone())
         .nest("/auth/realms", realm)
+        .merge(admin_routes())
+}
+
+/// Keycloak's admin user API, under `/admin/realms` and `/auth/admin/realms`.
+fn admin_routes() -> Router<AppState> {
+    let admin = admin::routes();
+    Router::new()
+        .nest("/admin/realms", admin.clone())
+        .nest("/auth/admin/realms", admin)
 }

@@ -69,11 +69,16 @@ pub async fn token(
         }
         GrantType::ClientCredentials => client_credentials(&state, &tenant, &client).await?,
         GrantType::AuthorizationCode => {
-            return Err(OAuthError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "the authorization_code grant is not available yet",
-            ));
+            let (tokens, scope) = state
+                .exchange_authorization_code(
+                    &tenant,
+                    &client,
+                    form.require("code")?,
+                    form.get("redirect_uri"),
+                    form.get("code_verifier"),
+                )
+                .await?;
+            token_body(tokens, scope.split(' ').any(|s| s == "openid"))
         }
     };
     Ok(no_store(Json(body)))

@@ -223,6 +223,7 @@ impl Services {
             },
             refresh,
             request.client,
+            None,
         )
         .await
     }
@@ -301,6 +302,7 @@ impl Services {
             },
             replacement,
             client,
+            None,
         )
         .await
     }
@@ -381,11 +383,12 @@ impl Services {
         (now + self.lifetimes.refresh_idle).min(session.expires_at)
     }
 
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         context: TokenContext,
         refresh: latchkey_core::secret::SecretString,
         client: ClientContext<'_>,
+        nonce: Option<&str>,
     ) -> Result<IssuedTokens, ServiceError> {
         let now = self.clock.now();
         let lifetime = client.access_lifetime.unwrap_or(self.lifetimes.access);
@@ -408,7 +411,8 @@ impl Services {
                 },
             );
         }
-        let id = subject.id_claims(now, lifetime);
+        let mut id = subject.id_claims(now, lifetime);
+        id.nonce = nonce.map(str::to_owned);
         let access_token = self.keys.sign(&context.tenant.id, &access).await?;
         let id_token = self.keys.sign(&context.tenant.id, &id).await?;
         Ok(IssuedTokens {

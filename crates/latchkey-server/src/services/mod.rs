@@ -5,14 +5,17 @@
 mod accounts;
 mod applications;
 mod auth;
+pub mod authorize;
 mod caller;
 mod error;
+pub mod members;
 mod oauth;
 mod tenants;
 
 pub use accounts::{AccountUpdate, CreateAccount};
 pub use applications::ApplicationSpec;
 pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
+pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization};
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use oauth::{Introspection, ServiceToken};

@@ -3,6 +3,7 @@
 
 mod applications;
 mod harness;
+mod keycloak_admin;
 mod oidc;
 
 use harness::{

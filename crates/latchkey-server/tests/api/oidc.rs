@@ -11,6 +11,8 @@ on_both_backends!(
     token_endpoint_errors_are_oauth_objects,
     confidential_clients_get_service_tokens_and_introspect,
     revocation_ends_the_session,
+    authorization_code_flow_with_pkce,
+    authorization_requests_that_must_not_redirect_or_must_fail,
 );
 
 const TOKEN: &str = "/realms/default/protocol/openid-connect/token";
@@ -531,4 +533,308 @@ async fn revocation_ends_the_session(app: TestApp) {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     let no_client = post_form(&app, revoke, &[("token", second_access)]).await;
     assert_oauth_error(&no_client, StatusCode::UNAUTHORIZED, "invalid_client");
+}
+
+const AUTH: &str = "/realms/default/protocol/openid-connect/auth";
+const CALLBACK: &str = "http://localhost:9999/cb";
+/// A PKCE verifier and its S256 challenge (base64url of its SHA-256).
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ0R5hZ0ZNqTvA2V-gU6DpZrxKMBpZhY";
+const CHALLENGE: &str = "uIHZUxo6NVshUaIUAhu5U_Og01TPexXJ3BmV3TPs7Xs";
+
+async fn create_public_app(app: &TestApp) {
+    let admin = app.admin_token().await;
+    let reply = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tenants/default/applications",
+            Some(&admin),
+            Some(json!({"client_id": "spa", "public": true,
+                        "grant_types": ["authorization_code", "refresh_token"],
+                        "redirect_uris": [CALLBACK]})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn auth_query(extra: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("client_id", "spa"),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ] {
+        if !extra.iter().any(|(name, _)| *name == k) {
+            query.append_pair(k, v);
+        }
+    }
+    for (k, v) in extra {
+        if !v.is_empty() {
+            query.append_pair(k, v);
+        }
+    }
+    query.finish()
+}
+
+/// Loads the sign-in page; returns the CSRF cookie value.
+async fn load_page(app: &TestApp, client: &reqwest::Client, query: &str) -> String {
+    let page = client
+        .get(app.url(&format!("{AUTH}?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<form method=\"post\"") && html.contains("name=\"password\""),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "no scripts on the page");
+    cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .unwrap()
+}
+
+async fn submit(
+    app: &TestApp,
+    client: &reqwest::Client,
+    query: &str,
+    csrf: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    fields.push(("username".into(), ADMIN_EMAIL.into()));
+    fields.push(("password".into(), password.into()));
+    fields.push(("csrf".into(), csrf.into()));
+    client
+        .post(app.url(AUTH))
+        .header("cookie", format!("latchkey_csrf={csrf}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location_params(response: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(CALLBACK), "{location}");
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn exchange(app: &TestApp, code: &str, verifier: &str, redirect_uri: &str) -> Reply {
+    post_form(
+        app,
+        TOKEN,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+async fn authorization_code_flow_with_pkce(app: TestApp) {
+    use base64::Engine as _;
+    create_public_app(&app).await;
+    let client = no_redirects();
+    let query = auth_query(&[]);
+    let csrf = load_page(&app, &client, &query).await;
+
+    let wrong = submit(&app, &client, &query, &csrf, "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("role=\"alert\""));
+
+    let signed_in = submit(&app, &client, &query, &csrf, ADMIN_PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let params = location_params(&signed_in);
+    assert_eq!(params["state"], "st-1");
+    assert_eq!(params["iss"], format!("{}/realms/default", app.base));
+    let code = params["code"].clone();
+
+    // Wrong verifier or redirect URI: refused (and the code is spent).
+    let bad_verifier = exchange(&app, &code, &"x".repeat(43), CALLBACK).await;
+    assert_oauth_error(&bad_verifier, StatusCode::BAD_REQUEST, "invalid_grant");
+
+    // A fresh code for the real exchange.
+    let csrf = load_page(&app, &client, &query).await;
+    let params = location_params(&submit(&app, &client, &query, &csrf, ADMIN_PASSWORD).await);
+    let code = params["code"].clone();
+    let other_redirect = exchange(&app, &code, VERIFIER, "http://localhost:9999/other").await;
+    assert_oauth_error(&other_redirect, StatusCode::BAD_REQUEST, "invalid_grant");
+
+    let csrf = load_page(&app, &client, &query).await;
+    let params = location_params(&submit(&app, &client, &query, &csrf, ADMIN_PASSWORD).await);
+    let code = params["code"].clone();
+    let tokens = exchange(&app, &code, VERIFIER, CALLBACK).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let id_token = tokens.body["id_token"].as_str().unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["nonce"], "n-1");
+    assert_eq!(claims["aud"], "spa");
+    assert_eq!(claims["iss"], format!("{}/realms/default", app.base));
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let info = app
+        .call(
+            reqwest::Method::GET,
+            "/realms/default/protocol/openid-connect/userinfo",
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(info.status, StatusCode::OK);
+
+    // Replaying the code revokes what it issued.
+    let replay = exchange(&app, &code, VERIFIER, CALLBACK).await;
+    assert_oauth_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
+    let after = app
+        .call(
+            reqwest::Method::GET,
+            "/realms/default/protocol/openid-connect/userinfo",
+            Some(access),
+            None,
+        )
+        .await;
+    assert_oauth_error(&after, StatusCode::UNAUTHORIZED, "invalid_token");
+
+    // Codes live 60 seconds.
+    let csrf = load_page(&app, &client, &query).await;
+    let params = location_params(&submit(&app, &client, &query, &csrf, ADMIN_PASSWORD).await);
+    app.clock.advance(time::Duration::seconds(61));
+    let late = exchange(&app, &params["code"], VERIFIER, CALLBACK).await;
+    assert_oauth_error(&late, StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
+async fn authorization_requests_that_must_not_redirect_or_must_fail(app: TestApp) {
+    create_public_app(&app).await;
+    let client = no_redirects();
+    // Unknown clients and unregistered redirect URIs get a page, never a redirect.
+    for query in [
+        auth_query(&[("client_id", "nobody")]),
+        auth_query(&[("redirect_uri", "https://evil.example.com/cb")]),
+        auth_query(&[("redirect_uri", "")]),
+    ] {
+        let page = client
+            .get(app.url(&format!("{AUTH}?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(page.headers().get("location").is_none());
+        assert!(page.text().await.unwrap().contains("role=\"alert\""));
+    }
+    // With client and redirect URI verified, errors go back to the client.
+    for (extra, error) in [
+        (
+            vec![("code_challenge", ""), ("code_challenge_method", "")],
+            "invalid_request",
+        ),
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (vec![("prompt", "none")], "login_required"),
+    ] {
+        let query = auth_query(&extra);
+        let reply = client
+            .get(app.url(&format!("{AUTH}?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::FOUND, "{query}");
+        let params = location_params(&reply);
+        assert_eq!(params["error"], error, "{query}");
+        assert_eq!(params["state"], "st-1");
+    }
+    // Without the CSRF cookie, or with a different one, the form is refused.
+    let query = auth_query(&[]);
+    let csrf = load_page(&app, &client, &query).await;
+    let mut fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    fields.extend([
+        ("username".to_owned(), ADMIN_EMAIL.to_owned()),
+        ("password".to_owned(), ADMIN_PASSWORD.to_owned()),
+        ("csrf".to_owned(), csrf.clone()),
+    ]);
+    let forged = client
+        .post(app.url(AUTH))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let mismatched = client
+        .post(app.url(AUTH))
+        .header("cookie", "latchkey_csrf=something-else")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatched.status(), StatusCode::FORBIDDEN);
+    // Values are escaped into the page.
+    let query = auth_query(&[("state", "\"><script>alert(1)</script>")]);
+    let page = client
+        .get(app.url(&format!("{AUTH}?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    // The discovery document now advertises the flow.
+    let discovery = app
+        .call(
+            reqwest::Method::GET,
+            "/realms/default/.well-known/openid-configuration",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        discovery.body["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        discovery.body["authorization_endpoint"],
+        format!("{}/realms/default/protocol/openid-connect/auth", app.base)
+    );
 }

@@ -209,6 +209,21 @@ pub(crate) fn application(row: &impl Columns) -> StoreResult<Application> {
     })
 }
 
+pub(crate) fn authorization_code(row: &impl Columns) -> StoreResult<crate::AuthorizationCode> {
+    Ok(crate::AuthorizationCode {
+        code_hash: row.text("code_hash")?,
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        client_id: row.text("client_id")?,
+        session_id: SessionId::from_string(row.text("session_id")?),
+        redirect_uri: row.text("redirect_uri")?,
+        code_challenge: row.opt_text("code_challenge")?,
+        scope: row.text("scope")?,
+        nonce: row.opt_text("nonce")?,
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
+    })
+}
+
 pub(crate) fn role(row: &impl Columns) -> StoreResult<Role> {
     Ok(Role {
         name: role_name(row, "name")?,
