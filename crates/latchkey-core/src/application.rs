@@ -10,6 +10,22 @@ use crate::id::TenantId;
 /// The built-in public client of every tenant.
 pub const ADMIN_CLI: &str = "admin-cli";
 
+/// The client id of tokens issued by the native API's own sign-in.
+pub const NATIVE_CLIENT_ID: &str = "latchkey-api";
+
+/// Tokens of these clients act for the user on the management APIs (the native API and
+/// Keycloak's admin API). Tokens issued to any other application only prove who the user
+/// is to that application: they must not carry the user's administrative power to a
+/// third party (RFC 9700 §2.3, least privilege).
+pub fn is_management_client(client_id: &str) -> bool {
+    client_id == NATIVE_CLIENT_ID || client_id == ADMIN_CLI
+}
+
+/// Client ids no application may register: they name Latchkey's own clients.
+pub fn is_reserved_client_id(client_id: &str) -> bool {
+    is_management_client(client_id) || client_id == "latchkey"
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplicationError {
     #[error("client_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'")]
@@ -159,6 +175,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<String, ApplicationError> {
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     let scheme_ok = scheme == "https" || (scheme == "http" && loopback);
     if !scheme_ok
+        || !uri.is_ascii()
         || host.is_empty()
         || uri.contains('#')
         || uri.len() > 2000
@@ -219,6 +236,7 @@ mod tests {
             "javascript:alert(1)",
             "https:///cb",
             "https://exa mple.com/",
+            "https://exämple.com/cb",
         ] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad}");
         }

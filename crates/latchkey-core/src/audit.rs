@@ -34,6 +34,7 @@ pub mod actions {
     pub const SIGN_IN: &str = "session.sign_in";
     pub const SIGN_OUT: &str = "session.sign_out";
     pub const REFRESH_REUSE: &str = "session.refresh_reuse_detected";
+    pub const CODE_REUSE: &str = "session.code_reuse_detected";
     pub const SESSION_REVOKE: &str = "session.revoke";
     pub const ACCOUNT_CREATE: &str = "account.create";
     pub const ACCOUNT_UPDATE: &str = "account.update";

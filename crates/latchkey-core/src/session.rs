@@ -11,6 +11,8 @@ pub struct Session {
     pub id: SessionId,
     pub account_id: AccountId,
     pub tenant_id: TenantId,
+    /// The OAuth client the session was opened for; only it may refresh, revoke or end it.
+    pub client_id: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
     /// The absolute end of the session, however often it is refreshed.

@@ -245,8 +245,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Exchanges the refresh token hashed as `presented` for `replacement`, whose expiry
-    /// is capped at the session's end. A token of another `tenant` is `Unknown` and left
-    /// unspent. A token rotated at most `grace` ago is `AlreadyRotated` (refused, session
+    /// is capped at the session's end. A token of another `tenant`, or presented by another
+    /// client than the session's, is `Unknown` and left unspent. A token rotated at most `grace` ago is `AlreadyRotated` (refused, session
     /// kept: two requests of one client racing); one rotated longer ago revokes its
     /// session and deletes its tokens (reuse detection, recorded as a
     /// `session.refresh_reuse_detected` audit event). On success the session's
@@ -255,6 +255,7 @@ pub trait Store: Send + Sync + 'static {
     async fn rotate_refresh_token(
         &self,
         tenant: &TenantId,
+        client_id: &str,
         presented: &str,
         replacement: &str,
         replacement_expires_at: OffsetDateTime,

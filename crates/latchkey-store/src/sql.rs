@@ -890,8 +890,8 @@ macro_rules! impl_store {
                     .await?;
                     sqlx::query(
                         "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
-                         last_seen_at, expires_at, revoked_at, user_agent, ip_address) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(session.id.as_str())
                     .bind(session.account_id.as_str())
@@ -902,6 +902,7 @@ macro_rules! impl_store {
                     .bind(session.revoked_at.map(millis))
                     .bind(session.user_agent.as_deref())
                     .bind(session.ip_address.as_deref())
+                    .bind(&session.client_id)
                     .execute(&mut *tx)
                     .await?;
                     Self::insert_refresh_token(
@@ -1049,6 +1050,7 @@ macro_rules! impl_store {
                 async fn rotate_refresh_token(
                     &self,
                     tenant: &TenantId,
+                    client_id: &str,
                     presented: &str,
                     replacement: &str,
                     replacement_expires_at: OffsetDateTime,
@@ -1076,8 +1078,9 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                     let mut session = rows::session(&row)?;
-                    if session.tenant_id != *tenant {
-                        // Presented at the wrong tenant: refuse without spending it.
+                    if session.tenant_id != *tenant || session.client_id != client_id {
+                        // Presented at the wrong tenant or by another client: refuse
+                        // without spending it.
                         return Ok(RotationOutcome::Unknown);
                     }
                     if !session.is_active(now) {
@@ -1190,6 +1193,23 @@ macro_rules! impl_store {
                             .bind(code.session_id.as_str())
                             .execute(&mut *tx)
                             .await?;
+                        let account = sqlx::query("SELECT account_id FROM sessions WHERE id = $1")
+                            .bind(code.session_id.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|row| row.text("account_id"))
+                            .transpose()?;
+                        let event = AuditEvent {
+                            id: AuditEventId::generate(),
+                            tenant_id: Some(code.tenant_id.clone()),
+                            actor: account.map(AccountId::from_string),
+                            action: latchkey_core::audit::actions::CODE_REUSE.to_owned(),
+                            target: Some(code.session_id.as_str().to_owned()),
+                            outcome: AuditOutcome::Failure,
+                            detail: serde_json::json!({"client_id": code.client_id}),
+                            at: stored(now),
+                        };
+                        Self::insert_audit(&mut tx, &event).await?;
                         tx.commit().await?;
                         return Ok(Redemption::AlreadyUsed);
                     }

@@ -285,6 +285,7 @@ fn new_session(account: &Account, tenant: &Tenant, created: OffsetDateTime) -> S
         id: SessionId::generate(),
         account_id: account.id.clone(),
         tenant_id: tenant.id.clone(),
+        client_id: "conformance".into(),
         created_at: created,
         last_seen_at: created,
         expires_at: created + Duration::hours(8),
@@ -572,6 +573,7 @@ async fn tenant_delete_cascades_to_its_own_accounts_and_keeps_audit(store: &dyn 
         store
             .rotate_refresh_token(
                 &doomed.id,
+                "conformance",
                 "doomed-refresh",
                 "next",
                 at(10),
@@ -972,6 +974,7 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
     let refused = store
         .rotate_refresh_token(
             &acme.id,
+            "conformance",
             "other-refresh",
             "x1",
             at(100),
@@ -984,6 +987,7 @@ async fn password_change_revokes_other_sessions(store: &dyn Store) {
     let kept = store
         .rotate_refresh_token(
             &acme.id,
+            "conformance",
             "keep-refresh",
             "x2",
             at(100),
@@ -1222,6 +1226,7 @@ async fn removing_the_last_membership_deletes_the_account(store: &dyn Store) {
         store
             .rotate_refresh_token(
                 &globex.id,
+                "conformance",
                 "globex-refresh",
                 "next",
                 at(100),
@@ -1658,6 +1663,7 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
         store
             .rotate_refresh_token(
                 &acme.id,
+                "conformance",
                 "first-refresh",
                 "after-revoke",
                 at(200),
@@ -1718,6 +1724,7 @@ async fn sign_in_is_refused_when_the_password_changed_meanwhile(store: &dyn Stor
         store
             .rotate_refresh_token(
                 &acme.id,
+                "conformance",
                 "stale-refresh",
                 "x",
                 at(100),
@@ -1904,14 +1911,30 @@ async fn refresh_rotation(store: &dyn Store) {
 
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "never-issued", "x", at(99), grace, at(1))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "never-issued",
+                "x",
+                at(99),
+                grace,
+                at(1)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown
     );
 
     let RotationOutcome::Rotated(rotated) = store
-        .rotate_refresh_token(&acme.id, "r0", "r1", at(4000), grace, at(100))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r0",
+            "r1",
+            at(4000),
+            grace,
+            at(100),
+        )
         .await
         .unwrap()
     else {
@@ -1929,7 +1952,7 @@ async fn refresh_rotation(store: &dyn Store) {
     for now in [at(100), at(120)] {
         assert_eq!(
             store
-                .rotate_refresh_token(&acme.id, "r0", "r1b", at(4010), grace, now)
+                .rotate_refresh_token(&acme.id, "conformance", "r0", "r1b", at(4010), grace, now)
                 .await
                 .unwrap(),
             RotationOutcome::AlreadyRotated
@@ -1939,7 +1962,15 @@ async fn refresh_rotation(store: &dyn Store) {
     // no reuse was recorded.
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "r1b", "r2b", at(4010), grace, at(121))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "r1b",
+                "r2b",
+                at(4010),
+                grace,
+                at(121)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown
@@ -1956,7 +1987,15 @@ async fn refresh_rotation(store: &dyn Store) {
     );
     // The one replacement, r1, carries on.
     let RotationOutcome::Rotated(again) = store
-        .rotate_refresh_token(&acme.id, "r1", "r2", at(5000), grace, at(200))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r1",
+            "r2",
+            at(5000),
+            grace,
+            at(200),
+        )
         .await
         .unwrap()
     else {
@@ -1969,7 +2008,15 @@ async fn refresh_rotation(store: &dyn Store) {
     // r2 outlives its idle lifetime (expires at 5000).
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "r2", "r3", at(9000), grace, at(5000))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "r2",
+                "r3",
+                at(9000),
+                grace,
+                at(5000)
+            )
             .await
             .unwrap(),
         RotationOutcome::Expired
@@ -1981,7 +2028,15 @@ async fn refresh_rotation(store: &dyn Store) {
     sign_in(store, &late, "late0").await;
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "late0", "late1", at(9000), grace, at(60))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "late0",
+                "late1",
+                at(9000),
+                grace,
+                at(60)
+            )
             .await
             .unwrap(),
         RotationOutcome::SessionInactive
@@ -1995,7 +2050,15 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     sign_in(store, &session, "r0").await;
     let grace = Duration::seconds(30);
     let RotationOutcome::Rotated(_) = store
-        .rotate_refresh_token(&acme.id, "r0", "r1", at(3000), grace, at(100))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r0",
+            "r1",
+            at(3000),
+            grace,
+            at(100),
+        )
         .await
         .unwrap()
     else {
@@ -2004,7 +2067,15 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     // Within the grace period r0 is merely refused, which changes nothing…
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "r0", "early", at(3000), grace, at(110))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "r0",
+                "early",
+                at(3000),
+                grace,
+                at(110)
+            )
             .await
             .unwrap(),
         RotationOutcome::AlreadyRotated
@@ -2012,7 +2083,15 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
 
     // …but r0 coming back after the grace period means someone kept a copy.
     let outcome = store
-        .rotate_refresh_token(&acme.id, "r0", "evil", at(3000), grace, at(131))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r0",
+            "evil",
+            at(3000),
+            grace,
+            at(131),
+        )
         .await
         .unwrap();
     let RotationOutcome::ReuseDetected(revoked) = outcome else {
@@ -2025,7 +2104,15 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     // token, nor the replacement offered (never issued) works any more.
     for token in ["r1", "evil", "r0", "early"] {
         let outcome = store
-            .rotate_refresh_token(&acme.id, token, "x", at(3000), grace, at(140))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                token,
+                "x",
+                at(3000),
+                grace,
+                at(140),
+            )
             .await
             .unwrap();
         assert_eq!(outcome, RotationOutcome::Unknown, "{token}");
@@ -2058,7 +2145,30 @@ async fn refresh_at_another_tenant_is_refused_unspent(store: &dyn Store) {
     let grace = Duration::seconds(10);
     assert_eq!(
         store
-            .rotate_refresh_token(&globex.id, "r0", "stolen", at(4000), grace, at(100))
+            .rotate_refresh_token(
+                &acme.id,
+                "another-client",
+                "r0",
+                "stolen",
+                at(4000),
+                grace,
+                at(100)
+            )
+            .await
+            .unwrap(),
+        RotationOutcome::Unknown
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(
+                &globex.id,
+                "conformance",
+                "r0",
+                "stolen",
+                at(4000),
+                grace,
+                at(100)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown
@@ -2069,7 +2179,15 @@ async fn refresh_at_another_tenant_is_refused_unspent(store: &dyn Store) {
     );
     // Long after the grace period, the right tenant still gets an ordinary rotation.
     let outcome = store
-        .rotate_refresh_token(&acme.id, "r0", "r1", at(4000), grace, at(1000))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r0",
+            "r1",
+            at(4000),
+            grace,
+            at(1000),
+        )
         .await
         .unwrap();
     assert!(
@@ -2087,7 +2205,15 @@ async fn refresh_at_another_tenant_is_refused_unspent(store: &dyn Store) {
     // Nor can another tenant set off reuse detection with the spent token.
     assert_eq!(
         store
-            .rotate_refresh_token(&globex.id, "r0", "stolen", at(4000), grace, at(2000))
+            .rotate_refresh_token(
+                &globex.id,
+                "conformance",
+                "r0",
+                "stolen",
+                at(4000),
+                grace,
+                at(2000)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown
@@ -2102,7 +2228,15 @@ async fn refresh_at_another_tenant_is_refused_unspent(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .rotate_refresh_token(&acme.id, "r1", "r2", at(5000), grace, at(2000))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "r1",
+                "r2",
+                at(5000),
+                grace,
+                at(2000)
+            )
             .await
             .unwrap(),
         RotationOutcome::Rotated(_)
@@ -2128,6 +2262,7 @@ async fn concurrent_rotations(store: Arc<dyn Store>) {
                 let outcome = store
                     .rotate_refresh_token(
                         &tenant,
+                        "conformance",
                         &shared,
                         &format!("{shared}-next{n}"),
                         at(900),
@@ -2171,6 +2306,7 @@ async fn concurrent_rotations(store: Arc<dyn Store>) {
                 store
                     .rotate_refresh_token(
                         &acme.id,
+                        "conformance",
                         &format!("{shared}-next{n}"),
                         "never",
                         at(900),
@@ -2186,6 +2322,7 @@ async fn concurrent_rotations(store: Arc<dyn Store>) {
         let outcome = store
             .rotate_refresh_token(
                 &acme.id,
+                "conformance",
                 &format!("{shared}-next{}", winners[0]),
                 &format!("{shared}-after"),
                 at(1000),
@@ -2220,6 +2357,7 @@ async fn replacement_expiry_is_capped_by_the_session(store: Arc<dyn Store>, raw:
         store
             .rotate_refresh_token(
                 tenant_id,
+                "conformance",
                 presented,
                 replacement,
                 at(expires),
@@ -2647,6 +2785,7 @@ async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
         store
             .rotate_refresh_token(
                 &acme.id,
+                "conformance",
                 "p1",
                 "p1b",
                 at(30_000),
@@ -2660,6 +2799,7 @@ async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
     let outcome = store
         .rotate_refresh_token(
             &acme.id,
+            "conformance",
             "p3",
             "p3b",
             at(30_000),
@@ -2797,7 +2937,15 @@ async fn refresh_tokens_name_their_session(store: &dyn Store) {
     assert_eq!(store.session_of_refresh_token("nope").await.unwrap(), None);
     // Looking does not rotate: t0 still rotates once.
     let outcome = store
-        .rotate_refresh_token(&acme.id, "t0", "t1", at(100), Duration::ZERO, at(10))
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "t0",
+            "t1",
+            at(100),
+            Duration::ZERO,
+            at(10),
+        )
         .await
         .unwrap();
     assert!(
@@ -2926,6 +3074,7 @@ async fn authorization_codes_are_single_use(store: &dyn Store) {
     let outcome = store
         .rotate_refresh_token(
             &acme.id,
+            "conformance",
             "from-code",
             "next",
             at(200),
@@ -2953,7 +3102,15 @@ async fn authorization_codes_are_single_use(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token(&acme.id, "next", "after", at(300), Duration::ZERO, at(5))
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                "next",
+                "after",
+                at(300),
+                Duration::ZERO,
+                at(5)
+            )
             .await
             .unwrap(),
         RotationOutcome::Unknown

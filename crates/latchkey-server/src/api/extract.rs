@@ -136,7 +136,9 @@ impl FromRequestParts<AppState> for Caller {
         let token = bearer_token(parts).ok_or_else(|| {
             ApiError::unauthenticated("send an access token as `Authorization: Bearer <token>`")
         })?;
-        Ok(state.authenticate(token).await?)
+        let caller = state.authenticate(token).await?;
+        caller.require_management_client()?;
+        Ok(caller)
     }
 }
 

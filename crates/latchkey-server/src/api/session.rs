@@ -11,7 +11,7 @@ use super::{AppState, views};
 use crate::services::{Caller, ClientContext, IssuedTokens, SignIn};
 
 /// The client id tokens from the native API carry in `azp`.
-pub const NATIVE_CLIENT_ID: &str = "latchkey-api";
+pub use latchkey_core::application::NATIVE_CLIENT_ID;
 
 pub fn token_response(tokens: IssuedTokens) -> TokenResponse {
     let role = tokens.context.role.name.to_string();

@@ -156,7 +156,9 @@ impl FromRequestParts<AppState> for AdminCaller {
         let token = bearer_token(parts).ok_or_else(|| {
             AdminError::unauthorized("send an access token as `Authorization: Bearer <token>`")
         })?;
-        Ok(Self(state.authenticate(token).await?))
+        let caller = state.authenticate(token).await?;
+        caller.require_management_client()?;
+        Ok(Self(caller))
     }
 }
 

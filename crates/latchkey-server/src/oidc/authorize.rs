@@ -199,13 +199,23 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Headers every page and redirect of the endpoint carries.
-fn secure(mut response: Response) -> Response {
+fn secure(response: Response) -> Response {
+    secure_for(response, None)
+}
+
+/// As [`secure`]; `redirect_origin` is where the form's answer may redirect to.
+/// Chromium and WebKit apply `form-action` to the redirect that follows a form post
+/// too, so the client's origin must be allowed or the browser stops at the 302.
+fn secure_for(mut response: Response, redirect_origin: Option<&str>) -> Response {
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        redirect_origin.map(|o| format!(" {o}")).unwrap_or_default()
+    );
     let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -329,5 +339,14 @@ fn sign_in_page(
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
-    secure(response)
+    secure_for(response, origin_of(&valid.redirect_uri))
+}
+
+/// `scheme://host[:port]` of a validated (absolute, ASCII) redirect URI.
+fn origin_of(uri: &str) -> Option<&str> {
+    let scheme_end = uri.find("://")? + 3;
+    let end = uri[scheme_end..]
+        .find(['/', '?'])
+        .map_or(uri.len(), |i| scheme_end + i);
+    Some(&uri[..end])
 }

@@ -80,9 +80,8 @@ pub fn presented_client(
     if let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        && let Some(encoded) = value
-            .strip_prefix("Basic ")
-            .or_else(|| value.strip_prefix("basic "))
+        && let Some((scheme, encoded)) = value.split_once(' ')
+        && scheme.eq_ignore_ascii_case("basic")
     {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())

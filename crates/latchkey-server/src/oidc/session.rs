@@ -106,10 +106,12 @@ pub async fn revoke(
 ) -> OAuthResult<StatusCode> {
     let tenant = state.tenant_by_domain(&realm).await?;
     let presented = presented_client(&headers, &form)?;
-    state
+    let client = state
         .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
         .await?;
-    state.revoke_token(&tenant, form.require("token")?).await?;
+    state
+        .revoke_token(&tenant, &client, form.require("token")?)
+        .await?;
     Ok(StatusCode::OK)
 }
 
@@ -123,12 +125,12 @@ pub async fn logout(
 ) -> OAuthResult<StatusCode> {
     let tenant = state.tenant_by_domain(&realm).await?;
     let presented = presented_client(&headers, &form)?;
-    state
+    let client = state
         .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
         .await?;
     let refresh_token = form.require("refresh_token")?;
     if state
-        .end_session_of_refresh_token(&tenant, refresh_token)
+        .end_session_of_refresh_token(&tenant, &client, refresh_token)
         .await?
     {
         Ok(StatusCode::NO_CONTENT)

@@ -59,6 +59,11 @@ impl Services {
     ) -> Result<(Application, Option<SecretString>), ServiceError> {
         caller.require(&tenant.id, permissions::APPLICATIONS_WRITE)?;
         let client_id = parse_client_id(&spec.client_id)?;
+        if application::is_reserved_client_id(client_id.as_str()) {
+            return Err(ServiceError::Conflict(
+                "this client_id is reserved for Latchkey's own clients",
+            ));
+        }
         let grant_types = match spec.grant_types {
             Some(names) => {
                 let mut grants = Vec::new();

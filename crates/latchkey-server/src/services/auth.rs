@@ -164,6 +164,7 @@ impl Services {
             id: SessionId::generate(),
             account_id: account.id.clone(),
             tenant_id: tenant.id.clone(),
+            client_id: request.client.client_id.to_owned(),
             created_at: now,
             last_seen_at: now,
             expires_at: now + self.lifetimes.session_max,
@@ -244,6 +245,7 @@ impl Services {
             .store
             .rotate_refresh_token(
                 &tenant.id,
+                client.client_id,
                 &hash_opaque_token(presented),
                 &replacement_hash,
                 now + self.lifetimes.refresh_idle,

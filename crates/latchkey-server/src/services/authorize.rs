@@ -123,6 +123,21 @@ impl Services {
             description: description.to_owned(),
             state: params.state.clone(),
         };
+        for (name, value, max) in [
+            ("state", &params.state, 1024),
+            ("nonce", &params.nonce, 1024),
+            ("scope", &params.scope, 1024),
+            ("login_hint", &params.login_hint, 254),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > max) {
+                return Err(AuthorizationError::Redirect {
+                    redirect_uri: redirect_uri.clone(),
+                    error: "invalid_request",
+                    description: format!("{name} is longer than {max} bytes"),
+                    state: None,
+                });
+            }
+        }
         if params.response_type.as_deref() != Some("code") {
             return Err(fail(
                 "unsupported_response_type",

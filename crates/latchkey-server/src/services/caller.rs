@@ -14,6 +14,8 @@ pub struct Caller {
     pub tenant: Tenant,
     pub role: Role,
     pub session_id: SessionId,
+    /// The client the token was issued to (`azp`).
+    pub client_id: String,
 }
 
 impl Caller {
@@ -40,6 +42,17 @@ impl Caller {
     /// Is `id` the caller's own account, seen through the tenant of its token?
     pub fn is_self_in(&self, tenant: &TenantId, id: &str) -> bool {
         self.tenant.id == *tenant && self.account.id.as_str() == id
+    }
+
+    /// Refuses tokens issued to third-party applications on the management APIs.
+    pub fn require_management_client(&self) -> Result<(), ServiceError> {
+        if latchkey_core::application::is_management_client(&self.client_id) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "this token was issued to an application and cannot call the management API",
+            ))
+        }
     }
 
     pub fn require_platform_admin(&self) -> Result<(), ServiceError> {
@@ -101,6 +114,7 @@ impl Services {
             tenant,
             role,
             session_id,
+            client_id: claims.azp,
         })
     }
 

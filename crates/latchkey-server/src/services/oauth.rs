@@ -116,11 +116,12 @@ impl Services {
         Ok(Introspection::Refresh { session, username })
     }
 
-    /// Ends the session of a refresh token (logout). `false` when the token is unknown or
-    /// belongs to another tenant.
+    /// Ends the session of a refresh token issued to `client` (logout). `false` when the
+    /// token is unknown, belongs to another tenant or was issued to another client.
     pub async fn end_session_of_refresh_token(
         &self,
         tenant: &Tenant,
+        client: &Application,
         token: &str,
     ) -> Result<bool, ServiceError> {
         let Some(session) = self
@@ -130,7 +131,7 @@ impl Services {
         else {
             return Ok(false);
         };
-        if session.tenant_id != tenant.id {
+        if session.tenant_id != tenant.id || session.client_id != client.client_id.as_str() {
             return Ok(false);
         }
         self.revoke(tenant, &session).await?;
@@ -138,13 +139,23 @@ impl Services {
     }
 
     /// RFC 7009 revocation: a refresh token or an access token ends its session; unknown
-    /// tokens are ignored (the answer never says which tokens exist).
-    pub async fn revoke_token(&self, tenant: &Tenant, token: &str) -> Result<(), ServiceError> {
-        if self.end_session_of_refresh_token(tenant, token).await? {
+    /// tokens, and tokens issued to other clients (§2.1), are ignored (the answer never
+    /// says which tokens exist).
+    pub async fn revoke_token(
+        &self,
+        tenant: &Tenant,
+        client: &Application,
+        token: &str,
+    ) -> Result<(), ServiceError> {
+        if self
+            .end_session_of_refresh_token(tenant, client, token)
+            .await?
+        {
             return Ok(());
         }
         if let Ok(claims) = self.verified_claims(token).await
             && claims.tenant_id == tenant.id.as_str()
+            && claims.azp == client.client_id.as_str()
             && let Some(sid) = claims.sid
             && let Some(session) = self.store.session(&SessionId::from_string(sid)).await?
         {

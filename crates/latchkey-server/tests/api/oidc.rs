@@ -11,6 +11,7 @@ on_both_backends!(
     token_endpoint_errors_are_oauth_objects,
     confidential_clients_get_service_tokens_and_introspect,
     revocation_ends_the_session,
+    refresh_tokens_belong_to_their_client,
     authorization_code_flow_with_pkce,
     authorization_requests_that_must_not_redirect_or_must_fail,
 );
@@ -595,11 +596,15 @@ async fn load_page(app: &TestApp, client: &reqwest::Client, query: &str) -> Stri
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    // Browsers check form-action against the redirect after the post as well.
     assert!(
-        page.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'")
+        policy.contains("form-action 'self' http://localhost:9999;"),
+        "{policy}"
     );
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -721,6 +726,19 @@ async fn authorization_code_flow_with_pkce(app: TestApp) {
         )
         .await;
     assert_eq!(info.status, StatusCode::OK);
+    // A third-party application's token proves who the user is; it does not carry the
+    // user's administrative power to the management APIs.
+    for path in ["/api/v1/me", "/admin/realms/default/users"] {
+        let managed = app
+            .call(reqwest::Method::GET, path, Some(access), None)
+            .await;
+        assert_eq!(
+            managed.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            managed.body
+        );
+    }
 
     // Replaying the code revokes what it issued.
     let replay = exchange(&app, &code, VERIFIER, CALLBACK).await;
@@ -734,6 +752,20 @@ async fn authorization_code_flow_with_pkce(app: TestApp) {
         )
         .await;
     assert_oauth_error(&after, StatusCode::UNAUTHORIZED, "invalid_token");
+    let admin = app.admin_token().await;
+    let log = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/tenants/default/audit?limit=500",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(
+        log.body.to_string().contains("session.code_reuse_detected"),
+        "{}",
+        log.body
+    );
 
     // Codes live 60 seconds.
     let csrf = load_page(&app, &client, &query).await;
@@ -837,4 +869,76 @@ async fn authorization_requests_that_must_not_redirect_or_must_fail(app: TestApp
         discovery.body["authorization_endpoint"],
         format!("{}/realms/default/protocol/openid-connect/auth", app.base)
     );
+}
+
+async fn refresh_tokens_belong_to_their_client(app: TestApp) {
+    let admin = app.admin_token().await;
+    for reserved in ["latchkey-api", "latchkey", "admin-cli"] {
+        let reply = app
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/tenants/default/applications",
+                Some(&admin),
+                Some(json!({"client_id": reserved})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CONFLICT,
+            "{reserved}: {}",
+            reply.body
+        );
+    }
+    let secret =
+        create_confidential_client(&app, "other-app", &["password", "refresh_token"]).await;
+    let tokens = password_grant(&app, "").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let as_other = [
+        ("client_id", "other-app"),
+        ("client_secret", secret.as_str()),
+    ];
+    let mut form = as_other.to_vec();
+    form.extend([("grant_type", "refresh_token"), ("refresh_token", refresh)]);
+    let stolen = post_form(&app, TOKEN, &form).await;
+    assert_oauth_error(&stolen, StatusCode::BAD_REQUEST, "invalid_grant");
+    let mut form = as_other.to_vec();
+    form.push(("refresh_token", refresh));
+    let logout = post_form(
+        &app,
+        "/realms/default/protocol/openid-connect/logout",
+        &form,
+    )
+    .await;
+    assert_oauth_error(&logout, StatusCode::BAD_REQUEST, "invalid_grant");
+    let mut form = as_other.to_vec();
+    form.push(("token", refresh));
+    let revoke = post_form(
+        &app,
+        "/realms/default/protocol/openid-connect/revoke",
+        &form,
+    )
+    .await;
+    assert_eq!(revoke.status, StatusCode::OK);
+    // None of that touched the session: its own client still refreshes it, and the
+    // native API's refresh endpoint (another client) cannot.
+    let native = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tenants/default/token/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(native.status, StatusCode::UNAUTHORIZED);
+    let own = post_form(
+        &app,
+        TOKEN,
+        &[
+            ("client_id", "admin-cli"),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }

@@ -272,6 +272,7 @@ pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
         id: SessionId::from_string(row.text("id")?),
         account_id: AccountId::from_string(row.text("account_id")?),
         tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        client_id: row.text("client_id")?,
         created_at: row.time("created_at")?,
         last_seen_at: row.time("last_seen_at")?,
         expires_at: row.time("expires_at")?,
