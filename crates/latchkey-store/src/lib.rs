@@ -273,13 +273,15 @@ pub trait Store: Send + Sync + 'static {
         code_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Redemption>;
-    /// Adds a refresh token to an active session; false (nothing added) when the session
-    /// is revoked or over.
+    /// Adds a refresh token to an active session, first extending the session's end to
+    /// `extend_session_to` when given; false (nothing changed) when the session is revoked
+    /// or over.
     async fn add_refresh_token(
         &self,
         session: &SessionId,
         token_hash: &str,
         expires_at: OffsetDateTime,
+        extend_session_to: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
 

@@ -1230,6 +1230,7 @@ macro_rules! impl_store {
                     session: &SessionId,
                     token_hash: &str,
                     expires_at: OffsetDateTime,
+                    extend_session_to: Option<OffsetDateTime>,
                     now: OffsetDateTime,
                 ) -> StoreResult<bool> {
                     let mut tx = self.writer().begin().await?;
@@ -1240,9 +1241,17 @@ macro_rules! impl_store {
                     else {
                         return Ok(false);
                     };
-                    let current = rows::session(&row)?;
+                    let mut current = rows::session(&row)?;
                     if !current.is_active(now) {
                         return Ok(false);
+                    }
+                    if let Some(end) = extend_session_to.filter(|end| *end > current.expires_at) {
+                        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
+                            .bind(millis(end))
+                            .bind(session.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        current.expires_at = stored(end);
                     }
                     Self::insert_refresh_token(&mut tx, token_hash, session, now, expires_at.min(current.expires_at))
                         .await?;

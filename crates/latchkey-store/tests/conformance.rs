@@ -3067,9 +3067,33 @@ async fn authorization_codes_are_single_use(store: &dyn Store) {
     // The session is live: a refresh token can be added, capped at the session's end.
     assert!(
         store
-            .add_refresh_token(&session.id, "from-code", at(100_000), at(2))
+            .add_refresh_token(
+                &session.id,
+                "from-code",
+                at(100_000),
+                Some(at(90_000)),
+                at(2)
+            )
             .await
             .unwrap()
+    );
+    let extended = store.session(&session.id).await.unwrap().unwrap();
+    assert_eq!(extended.expires_at, at(90_000));
+    // A session's end is never brought forward.
+    assert!(
+        store
+            .add_refresh_token(&session.id, "second", at(100), Some(at(10)), at(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        at(90_000)
     );
     let outcome = store
         .rotate_refresh_token(
@@ -3117,7 +3141,7 @@ async fn authorization_codes_are_single_use(store: &dyn Store) {
     );
     assert!(
         !store
-            .add_refresh_token(&session.id, "late", at(400), at(6))
+            .add_refresh_token(&session.id, "late", at(400), None, at(6))
             .await
             .unwrap()
     );

@@ -54,6 +54,7 @@ pub async fn sign_in(
             user_agent: client.user_agent,
             ip_address: client.ip_address,
             client: ClientContext::plain(NATIVE_CLIENT_ID),
+            session_lifetime: None,
         })
         .await?;
     Ok(Json(token_response(tokens)))

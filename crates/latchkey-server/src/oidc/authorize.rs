@@ -120,6 +120,7 @@ pub async fn submit(
             user_agent: client_info.user_agent,
             ip_address: client_info.ip_address,
             client: ClientContext::of(&valid.application),
+            session_lifetime: Some(crate::services::authorize::PENDING_SESSION_LIFETIME),
         })
         .await;
     let message = match signed_in {

@@ -53,6 +53,7 @@ pub async fn token(
                     user_agent: client_info.user_agent,
                     ip_address: client_info.ip_address,
                     client: ClientContext::of(&client),
+                    session_lifetime: None,
                 })
                 .await?;
             token_body(tokens, wants_id_token)

@@ -38,6 +38,10 @@ pub struct SignIn<'a> {
     pub ip_address: Option<String>,
     /// The OAuth client on whose behalf the tokens are issued.
     pub client: ClientContext<'a>,
+    /// Overrides how long the session lasts. The authorization endpoint opens sessions
+    /// that only live until their code is exchanged (which extends them), so abandoned
+    /// sign-ins leave no month-long session behind.
+    pub session_lifetime: Option<time::Duration>,
 }
 
 /// The OAuth client tokens are issued to: its id becomes `azp` and the ID token's `aud`;
@@ -167,7 +171,10 @@ impl Services {
             client_id: request.client.client_id.to_owned(),
             created_at: now,
             last_seen_at: now,
-            expires_at: now + self.lifetimes.session_max,
+            expires_at: now
+                + request
+                    .session_lifetime
+                    .unwrap_or(self.lifetimes.session_max),
             revoked_at: None,
             user_agent: request
                 .user_agent

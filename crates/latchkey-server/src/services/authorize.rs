@@ -15,6 +15,9 @@ use super::{ClientContext, IssuedTokens, ServiceError, Services, TokenContext};
 
 const CODE_LIFETIME: Duration = Duration::seconds(60);
 
+/// How long a session opened by the sign-in page lives before its code is exchanged.
+pub const PENDING_SESSION_LIFETIME: Duration = Duration::seconds(120);
+
 /// The parameters of an authorization request, as received.
 #[derive(Clone, Debug, Default)]
 pub struct AuthorizationParams {
@@ -302,6 +305,7 @@ impl Services {
                 &session.id,
                 &hash_opaque_token(refresh.expose()),
                 now + self.lifetimes.refresh_idle,
+                Some(session.created_at + self.lifetimes.session_max),
                 now,
             )
             .await?;

@@ -773,6 +773,28 @@ async fn authorization_code_flow_with_pkce(app: TestApp) {
     app.clock.advance(time::Duration::seconds(61));
     let late = exchange(&app, &params["code"], VERIFIER, CALLBACK).await;
     assert_oauth_error(&late, StatusCode::BAD_REQUEST, "invalid_grant");
+
+    // A session opened by the page lives two minutes unless its code is exchanged; the
+    // exchange extends it to a full session.
+    let csrf = load_page(&app, &client, &query).await;
+    let params = location_params(&submit(&app, &client, &query, &csrf, ADMIN_PASSWORD).await);
+    let tokens = exchange(&app, &params["code"], VERIFIER, CALLBACK).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    app.clock.advance(time::Duration::minutes(5));
+    let refreshed = post_form(
+        &app,
+        TOKEN,
+        &[
+            ("client_id", "spa"),
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens.body["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
 }
 
 async fn authorization_requests_that_must_not_redirect_or_must_fail(app: TestApp) {
