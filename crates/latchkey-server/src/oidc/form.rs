@@ -73,7 +73,7 @@ pub struct PresentedClient {
     pub secret: Option<String>,
 }
 
-pub fn presented_client(
+fn presented_client(
     headers: &axum::http::HeaderMap,
     form: &Form,
 ) -> Result<PresentedClient, OAuthError> {
@@ -143,4 +143,19 @@ mod tests {
         assert_eq!(client.client_id, "my:app");
         assert_eq!(client.secret.as_deref(), Some("s+cret"));
     }
+}
+
+/// The realm and the client authenticated for a request to one of its endpoints.
+pub async fn realm_and_client(
+    state: &crate::api::AppState,
+    realm: &str,
+    headers: &axum::http::HeaderMap,
+    form: &Form,
+) -> Result<(latchkey_core::Tenant, latchkey_core::Application), OAuthError> {
+    let tenant = state.tenant_by_domain(realm).await?;
+    let presented = presented_client(headers, form)?;
+    let client = state
+        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
+        .await?;
+    Ok((tenant, client))
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::error::{OAuthError, OAuthResult};
-use super::form::{Form, presented_client};
+use super::form::{Form, realm_and_client};
 use crate::api::AppState;
 use crate::services::Introspection;
 
@@ -53,11 +53,7 @@ pub async fn introspect(
     headers: HeaderMap,
     form: Form,
 ) -> OAuthResult<Json<Value>> {
-    let tenant = state.tenant_by_domain(&realm).await?;
-    let presented = presented_client(&headers, &form)?;
-    let client = state
-        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
-        .await?;
+    let (tenant, client) = realm_and_client(&state, &realm, &headers, &form).await?;
     if client.public {
         // Introspection tells about other parties' tokens: only clients that can prove
         // who they are may ask (RFC 7662 §2.1).
@@ -104,11 +100,7 @@ pub async fn revoke(
     headers: HeaderMap,
     form: Form,
 ) -> OAuthResult<StatusCode> {
-    let tenant = state.tenant_by_domain(&realm).await?;
-    let presented = presented_client(&headers, &form)?;
-    let client = state
-        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
-        .await?;
+    let (tenant, client) = realm_and_client(&state, &realm, &headers, &form).await?;
     state
         .revoke_token(&tenant, &client, form.require("token")?)
         .await?;
@@ -123,11 +115,7 @@ pub async fn logout(
     headers: HeaderMap,
     form: Form,
 ) -> OAuthResult<StatusCode> {
-    let tenant = state.tenant_by_domain(&realm).await?;
-    let presented = presented_client(&headers, &form)?;
-    let client = state
-        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
-        .await?;
+    let (tenant, client) = realm_and_client(&state, &realm, &headers, &form).await?;
     let refresh_token = form.require("refresh_token")?;
     if state
         .end_session_of_refresh_token(&tenant, &client, refresh_token)

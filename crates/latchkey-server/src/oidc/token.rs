@@ -9,7 +9,7 @@ use latchkey_core::{Application, GrantType, Tenant};
 use serde_json::{Value, json};
 
 use super::error::{OAuthError, OAuthResult};
-use super::form::{Form, presented_client};
+use super::form::{Form, realm_and_client};
 use crate::api::AppState;
 use crate::api::extract::ClientInfo;
 use crate::services::{ClientContext, IssuedTokens, SignIn};
@@ -21,12 +21,8 @@ pub async fn token(
     client_info: ClientInfo,
     form: Form,
 ) -> OAuthResult<Response> {
-    let tenant = state.tenant_by_domain(&realm).await?;
+    let (tenant, client) = realm_and_client(&state, &realm, &headers, &form).await?;
     let grant_name = form.require("grant_type")?;
-    let presented = presented_client(&headers, &form)?;
-    let client = state
-        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
-        .await?;
     let grant = GrantType::parse(grant_name).map_err(|_| {
         OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,
