@@ -111,6 +111,21 @@ fn presented_client(
     })
 }
 
+/// The realm and the client authenticated for a request to one of its endpoints.
+pub async fn realm_and_client(
+    state: &crate::api::AppState,
+    realm: &str,
+    headers: &axum::http::HeaderMap,
+    form: &Form,
+) -> Result<(latchkey_core::Tenant, latchkey_core::Application), OAuthError> {
+    let tenant = state.tenant_by_domain(realm).await?;
+    let presented = presented_client(headers, form)?;
+    let client = state
+        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
+        .await?;
+    Ok((tenant, client))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,19 +158,4 @@ mod tests {
         assert_eq!(client.client_id, "my:app");
         assert_eq!(client.secret.as_deref(), Some("s+cret"));
     }
-}
-
-/// The realm and the client authenticated for a request to one of its endpoints.
-pub async fn realm_and_client(
-    state: &crate::api::AppState,
-    realm: &str,
-    headers: &axum::http::HeaderMap,
-    form: &Form,
-) -> Result<(latchkey_core::Tenant, latchkey_core::Application), OAuthError> {
-    let tenant = state.tenant_by_domain(realm).await?;
-    let presented = presented_client(headers, form)?;
-    let client = state
-        .authenticate_client(&tenant, &presented.client_id, presented.secret.as_deref())
-        .await?;
-    Ok((tenant, client))
 }
