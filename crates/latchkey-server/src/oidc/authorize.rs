@@ -65,7 +65,7 @@ pub async fn page(
     };
     match state.validate_authorization(&tenant, &params).await {
         Ok(valid) => sign_in_page(&state, &tenant.title, &params, &valid, None, StatusCode::OK),
-        Err(error) => authorization_failure(error),
+        Err(error) => authorization_failure(error, &issuer_of(&state, &tenant)),
     }
 }
 
@@ -84,7 +84,7 @@ pub async fn submit(
     };
     let valid = match state.validate_authorization(&tenant, &params).await {
         Ok(valid) => valid,
-        Err(error) => return authorization_failure(error),
+        Err(error) => return authorization_failure(error, &issuer_of(&state, &tenant)),
     };
     let csrf_ok = match (cookie(&headers, CSRF_COOKIE), form.get("csrf")) {
         (Some(cookie), Some(field)) => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
@@ -149,7 +149,8 @@ pub async fn submit(
     )
 }
 
-fn authorization_failure(error: AuthorizationError) -> Response {
+/// `issuer` goes into error redirects as RFC 9207's `iss`, as it does into successful ones.
+fn authorization_failure(error: AuthorizationError, issuer: &str) -> Response {
     match error {
         AuthorizationError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizationError::Redirect {
@@ -165,10 +166,15 @@ fn authorization_failure(error: AuthorizationError) -> Response {
             if let Some(state) = &state {
                 params.push(("state", state));
             }
+            params.push(("iss", issuer));
             redirect(&with_query(&redirect_uri, &params))
         }
         AuthorizationError::Service(error) => service_failure(error),
     }
+}
+
+fn issuer_of(state: &AppState, tenant: &latchkey_core::Tenant) -> String {
+    latchkey_core::token::issuer_for(&state.public_url, tenant.domain.as_str())
 }
 
 fn service_failure(error: ServiceError) -> Response {

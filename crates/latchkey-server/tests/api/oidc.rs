@@ -838,6 +838,7 @@ async fn authorization_requests_that_must_not_redirect_or_must_fail(app: TestApp
         let params = location_params(&reply);
         assert_eq!(params["error"], error, "{query}");
         assert_eq!(params["state"], "st-1");
+        assert_eq!(params["iss"], format!("{}/realms/default", app.base));
     }
     // Without the CSRF cookie, or with a different one, the form is refused.
     let query = auth_query(&[]);
