@@ -82,6 +82,17 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
+                /// Writes the audit event of a change and commits the change with it: the
+                /// two are never separated.
+                async fn commit_audited(
+                    mut tx: sqlx::Transaction<'_, $db>,
+                    event: &AuditEvent,
+                ) -> StoreResult<()> {
+                    Self::insert_audit(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn insert_audit(conn: &mut Conn, event: &AuditEvent) -> StoreResult<()> {
                     sqlx::query(
                         "INSERT INTO audit_events \
@@ -204,8 +215,7 @@ macro_rules! impl_store {
                         &latchkey_core::Application::admin_cli(id.clone(), stored(now)),
                     )
                     .await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(Tenant {
                         id: id.clone(),
                         domain: tenant.domain.clone(),
@@ -277,8 +287,7 @@ macro_rules! impl_store {
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(tenant)
                 }
 
@@ -302,8 +311,7 @@ macro_rules! impl_store {
                     if deleted.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -324,8 +332,7 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     Self::insert_application(&mut tx, application).await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -372,8 +379,7 @@ macro_rules! impl_store {
                     if deleted.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -397,8 +403,7 @@ macro_rules! impl_store {
                     if updated.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -476,8 +481,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(Account {
                         id: id.clone(),
                         email: account.email.clone(),
@@ -591,8 +595,7 @@ macro_rules! impl_store {
                             return Err(StoreError::NotFound);
                         }
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(account)
                 }
 
@@ -606,8 +609,7 @@ macro_rules! impl_store {
                     if deleted.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -647,8 +649,7 @@ macro_rules! impl_store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(())
                 }
 
@@ -697,8 +698,7 @@ macro_rules! impl_store {
                     .fetch_one(&mut *tx)
                     .await?;
                     let membership = rows::membership(&row)?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(membership)
                 }
 
@@ -739,8 +739,7 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected()
                         > 0;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(if orphan_removed {
                         MembershipRemoval::AccountDeleted
                     } else {
@@ -913,8 +912,7 @@ macro_rules! impl_store {
                         record.refresh_expires_at,
                     )
                     .await?;
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(true)
                 }
 
@@ -1042,8 +1040,7 @@ macro_rules! impl_store {
                         // Nothing changed, so there is nothing to record.
                         return Ok(false);
                     }
-                    Self::insert_audit(&mut tx, audit).await?;
-                    tx.commit().await?;
+                    Self::commit_audited(tx, audit).await?;
                     Ok(true)
                 }
 
@@ -1117,8 +1114,7 @@ macro_rules! impl_store {
                             detail: serde_json::json!({}),
                             at: stored(now),
                         };
-                        Self::insert_audit(&mut tx, &event).await?;
-                        tx.commit().await?;
+                        Self::commit_audited(tx, &event).await?;
                         return Ok(RotationOutcome::ReuseDetected(session));
                     }
                     if token.time("expires_at")? <= now {
@@ -1209,8 +1205,7 @@ macro_rules! impl_store {
                             detail: serde_json::json!({"client_id": code.client_id}),
                             at: stored(now),
                         };
-                        Self::insert_audit(&mut tx, &event).await?;
-                        tx.commit().await?;
+                        Self::commit_audited(tx, &event).await?;
                         return Ok(Redemption::AlreadyUsed);
                     }
                     if code.expires_at <= now {
