@@ -164,6 +164,20 @@ impl TestApp {
         }
     }
 
+    /// The default tenant's audit events, newest first (at most 500).
+    pub async fn audit_events(&self, admin: &str) -> Vec<Value> {
+        let log = self
+            .call(
+                Method::GET,
+                "/api/v1/tenants/default/audit?limit=500",
+                Some(admin),
+                None,
+            )
+            .await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+        log.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn sign_in(&self, tenant: &str, login: &str, password: &str) -> Reply {
         self.call(
             Method::POST,

@@ -753,18 +753,12 @@ async fn authorization_code_flow_with_pkce(app: TestApp) {
         .await;
     assert_oauth_error(&after, StatusCode::UNAUTHORIZED, "invalid_token");
     let admin = app.admin_token().await;
-    let log = app
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/tenants/default/audit?limit=500",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let events = app.audit_events(&admin).await;
     assert!(
-        log.body.to_string().contains("session.code_reuse_detected"),
-        "{}",
-        log.body
+        Value::from(events.clone())
+            .to_string()
+            .contains("session.code_reuse_detected"),
+        "{events:?}"
     );
 
     // Codes live 60 seconds.
