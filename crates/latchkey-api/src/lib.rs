@@ -212,6 +212,14 @@ wire! {
         pub at: OffsetDateTime,
     }
 
+    /// `POST /api/v1/tenants/{tenant}/keys/rotate` (the body is optional).
+    #[serde(deny_unknown_fields)]
+    pub struct RotateKeyRequest {
+        /// `RS256` or `ES256`; default: the algorithm of the active key.
+        #[serde(default)]
+        pub algorithm: Option<String>,
+    }
+
     /// The answer of `latchkey keys rotate`.
     pub struct SigningKeyView {
         pub kid: String,
@@ -223,15 +231,27 @@ wire! {
     /// A public signing key as a JSON Web Key (RFC 7517).
     pub struct Jwk {
         pub kid: String,
-        /// Always `RSA`.
+        /// `RSA` (with `n`, `e`) or `EC` (with `crv`, `x`, `y`).
         pub kty: String,
+        /// `RS256` or `ES256`.
         pub alg: String,
         #[serde(rename = "use")]
         pub key_use: String,
-        /// Base64url modulus.
-        pub n: String,
-        /// Base64url exponent.
-        pub e: String,
+        /// RSA: base64url modulus.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub n: Option<String>,
+        /// RSA: base64url exponent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub e: Option<String>,
+        /// EC: the curve, `P-256`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub crv: Option<String>,
+        /// EC: base64url x coordinate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub x: Option<String>,
+        /// EC: base64url y coordinate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub y: Option<String>,
     }
 
     /// The keys that verify a tenant's tokens: the active key first, then the previous

@@ -2,8 +2,9 @@
 
 use latchkey_api::{
     AccountView, ApplicationView, AuditEventView, ChangePasswordRequest, CreateApplicationRequest,
-    CreateTenantRequest, CreateUserRequest, ListUsersQuery, MeView, Page, PageQuery, SessionView,
-    SetPasswordRequest, SigningKeyView, TenantView, UpdateTenantRequest, UpdateUserRequest,
+    CreateTenantRequest, CreateUserRequest, ListUsersQuery, MeView, Page, PageQuery,
+    RotateKeyRequest, SessionView, SetPasswordRequest, SigningKeyView, TenantView,
+    UpdateTenantRequest, UpdateUserRequest,
 };
 use reqwest::{Method, StatusCode, Url};
 
@@ -172,10 +173,18 @@ impl Client {
         decode(resp, "Page<AuditEventView>").await
     }
 
-    /// `POST /api/v1/tenants/{tenant}/keys/rotate`: a new signing key.
-    pub async fn rotate_keys(&self, tenant: &str) -> Result<SigningKeyView, Error> {
+    /// `POST /api/v1/tenants/{tenant}/keys/rotate`: a new signing key, with `algorithm`
+    /// (`RS256` or `ES256`) or, when `None`, the active key's algorithm.
+    pub async fn rotate_keys(
+        &self,
+        tenant: &str,
+        algorithm: Option<&str>,
+    ) -> Result<SigningKeyView, Error> {
         let url = self.endpoint(&["tenants", tenant, "keys", "rotate"])?;
-        let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
+        let body = RotateKeyRequest {
+            algorithm: algorithm.map(str::to_owned),
+        };
+        let resp = self.send_bearer(Method::POST, url, Some(&body)).await?;
         decode(resp, "SigningKeyView").await
     }
 

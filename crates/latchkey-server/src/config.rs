@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use latchkey_core::secret::SecretString;
+use latchkey_core::token::SigningAlgorithm;
 use serde::Deserialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
@@ -62,6 +63,9 @@ pub struct Config {
     pub admin_email: String,
     pub admin_password: Option<SecretString>,
     pub hashing: HashingConfig,
+    /// The algorithm of each tenant's first signing key (later keys keep the algorithm
+    /// of the key they replace unless a rotation names another).
+    pub signing_algorithm: SigningAlgorithm,
 }
 
 /// A setting that could not be accepted.
@@ -102,6 +106,7 @@ struct FileConfig {
     encryption_key: Option<String>,
     admin_email: Option<String>,
     hashing: Option<HashingConfig>,
+    signing_algorithm: Option<String>,
 }
 
 impl Config {
@@ -208,6 +213,17 @@ impl Config {
             ));
         }
 
+        let signing_algorithm =
+            match pick(None, "LATCHKEY_SIGNING_ALGORITHM", file.signing_algorithm) {
+                Some(name) => SigningAlgorithm::parse(&name).ok_or_else(|| {
+                    invalid(
+                        "signing_algorithm",
+                        format!("expected `RS256` or `ES256`, got `{name}`"),
+                    )
+                })?,
+                None => SigningAlgorithm::default(),
+            };
+
         Ok(Self {
             listen,
             data_dir,
@@ -218,6 +234,7 @@ impl Config {
             admin_email,
             admin_password: admin_password.map(SecretString::new),
             hashing,
+            signing_algorithm,
         })
     }
 
@@ -325,6 +342,22 @@ mod tests {
         assert_eq!(error.setting, "encryption_key");
         let error = load(Overrides::default(), &[("LATCHKEY_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(error.setting, "log_format");
+        let error = load(
+            Overrides::default(),
+            &[("LATCHKEY_SIGNING_ALGORITHM", "HS256")],
+        )
+        .unwrap_err();
+        assert_eq!(error.setting, "signing_algorithm");
+        let config = load(
+            Overrides::default(),
+            &[("LATCHKEY_SIGNING_ALGORITHM", "ES256")],
+        )
+        .unwrap();
+        assert_eq!(config.signing_algorithm, SigningAlgorithm::Es256);
+        assert_eq!(
+            load(Overrides::default(), &[]).unwrap().signing_algorithm,
+            SigningAlgorithm::Rs256
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "nonsense = 1\n").unwrap();

@@ -9,14 +9,20 @@ pub enum KeysCommand {
     Rotate {
         #[arg(long)]
         tenant: Option<String>,
+        /// `RS256` or `ES256`; default: the algorithm of the active key.
+        #[arg(long)]
+        algorithm: Option<String>,
     },
 }
 
 pub async fn run(ctx: &Ctx, command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Rotate { tenant } => {
+        KeysCommand::Rotate { tenant, algorithm } => {
             let tenant = ctx.tenant(tenant.as_deref());
-            let key = ctx.client.rotate_keys(&tenant).await?;
+            let key = ctx
+                .client
+                .rotate_keys(&tenant, algorithm.as_deref())
+                .await?;
             if ctx.json {
                 return output::json(&key);
             }

@@ -30,6 +30,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out entirely: no `Content-Type` and no bytes means
+/// `None`; anything else must be a valid JSON body as for [`ApiJson`].
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if request.headers().contains_key(header::CONTENT_TYPE) {
+            let ApiJson(value) = ApiJson::<T>::from_request(request, state).await?;
+            return Ok(Self(Some(value)));
+        }
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::PAYLOAD_TOO_LARGE,
+                    format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                )
+            })?;
+        if body.is_empty() {
+            Ok(Self(None))
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON with `Content-Type: application/json`",
+            ))
+        }
+    }
+}
+
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(

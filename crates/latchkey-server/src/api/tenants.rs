@@ -4,14 +4,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latchkey_api::{
-    AuditEventView, CreateTenantRequest, Jwk, JwkSet, Page, PageQuery, Problem, SigningKeyView,
-    TenantView, UpdateTenantRequest,
+    AuditEventView, CreateTenantRequest, JwkSet, Page, PageQuery, Problem, RotateKeyRequest,
+    SigningKeyView, TenantView, UpdateTenantRequest,
 };
 
 use latchkey_core::PageRequest;
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, OptionalApiJson};
 use super::{AppState, views};
 use crate::services::{Caller, TenantSpec};
 
@@ -122,23 +122,29 @@ pub async fn delete(
 }
 
 /// Rotate the tenant's signing key; the previous key stays published for verification.
+/// The body is optional; without one the new key keeps the active key's algorithm.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant}/keys/rotate", tag = "tenants",
     security(("bearer" = [])),
+    request_body(content = Option<RotateKeyRequest>),
     params(("tenant" = String, Path, description = "Tenant domain")),
-    responses((status = 201, body = SigningKeyView), (status = 403, body = Problem), (status = 404, body = Problem))
+    responses((status = 201, body = SigningKeyView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem))
 )]
 pub async fn rotate_keys(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
+    OptionalApiJson(request): OptionalApiJson<RotateKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<SigningKeyView>)> {
-    let key = state.rotate_keys(&caller, &tenant).await?;
+    let algorithm = request.and_then(|r| r.algorithm);
+    let key = state
+        .rotate_keys(&caller, &tenant, algorithm.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(SigningKeyView {
             kid: key.kid.to_string(),
-            algorithm: key.algorithm.to_owned(),
+            algorithm: key.algorithm.as_str().to_owned(),
             created_at: key.created_at,
         }),
     ))
@@ -176,16 +182,6 @@ pub async fn jwks(
     let tenant = state.tenant_by_domain(&tenant).await?;
     let keys = state.published_keys(&tenant.id).await?;
     Ok(Json(JwkSet {
-        keys: keys
-            .iter()
-            .map(|key| Jwk {
-                kid: key.kid.to_string(),
-                kty: "RSA".to_owned(),
-                alg: key.algorithm.to_owned(),
-                key_use: "sig".to_owned(),
-                n: key.n.clone(),
-                e: key.e.clone(),
-            })
-            .collect(),
+        keys: keys.iter().map(|key| views::jwk(key)).collect(),
     }))
 }

@@ -1,7 +1,8 @@
 //! Domain values rendered as the native API's wire types.
 
+use crate::keys::PublicJwk;
 use latchkey_api::{
-    AccountView, AuditEventView, Page, PasswordPolicyView, SessionView, TenantMetadataView,
+    AccountView, AuditEventView, Jwk, Page, PasswordPolicyView, SessionView, TenantMetadataView,
     TenantView,
 };
 use latchkey_core::{Account, AuditEvent, PasswordPolicy, Session, Tenant, TenantMetadata};
@@ -86,4 +87,31 @@ pub fn page<T, U>(page: latchkey_core::Page<T>, render: impl FnMut(T) -> U) -> P
         items: page.items,
         next: page.next,
     }
+}
+
+/// A signing key's public half as a JWK (RFC 7517 / RFC 7518 §6).
+pub fn jwk(key: &crate::keys::LoadedKey) -> Jwk {
+    let mut jwk = Jwk {
+        kid: key.kid.to_string(),
+        kty: key.algorithm.key_type().to_owned(),
+        alg: key.algorithm.as_str().to_owned(),
+        key_use: "sig".to_owned(),
+        n: None,
+        e: None,
+        crv: None,
+        x: None,
+        y: None,
+    };
+    match &key.jwk {
+        PublicJwk::Rsa { n, e } => {
+            jwk.n = Some(n.clone());
+            jwk.e = Some(e.clone());
+        }
+        PublicJwk::Ec { crv, x, y } => {
+            jwk.crv = Some((*crv).to_owned());
+            jwk.x = Some(x.clone());
+            jwk.y = Some(y.clone());
+        }
+    }
+    jwk
 }

@@ -1,6 +1,7 @@
 //! Public realm metadata: the Keycloak realm document, OpenID Connect discovery and the
-//! JWKS. All describe the same key: the JWKS `n`/`e` and the realm `public_key` (bare
-//! base64 of the DER SubjectPublicKeyInfo, as Keycloak clients expect) are one RSA key.
+//! JWKS. All describe the same key: the JWKS entry and the realm `public_key` (bare
+//! base64 of the DER SubjectPublicKeyInfo, as Keycloak clients expect) are one key,
+//! RSA or P-256.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -59,7 +60,7 @@ pub async fn openid_configuration(
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -80,18 +81,6 @@ pub async fn certs(
 ) -> OAuthResult<Json<Value>> {
     let tenant = state.tenant_by_domain(&realm).await?;
     let keys = state.published_keys(&tenant.id).await?;
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|key| {
-            json!({
-                "kid": key.kid.as_str(),
-                "kty": "RSA",
-                "alg": key.algorithm,
-                "use": "sig",
-                "n": key.n,
-                "e": key.e,
-            })
-        })
-        .collect();
+    let keys: Vec<_> = keys.iter().map(|key| crate::api::views::jwk(key)).collect();
     Ok(Json(json!({ "keys": keys })))
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use latchkey_core::audit::actions;
 use latchkey_core::role::permissions;
+use latchkey_core::token::SigningAlgorithm;
 use latchkey_core::{
     AuditEvent, AuditOutcome, NewTenant, Page, PageRequest, PasswordPolicy, Tenant, TenantDomain,
     TenantId, TenantMetadata, TenantPatch,
@@ -149,18 +150,28 @@ impl Services {
         &self,
         caller: &Caller,
         domain: &str,
+        algorithm: Option<&str>,
     ) -> Result<Arc<LoadedKey>, ServiceError> {
         let tenant = self.tenant_by_domain(domain).await?;
         caller.require(&tenant.id, permissions::TENANT_WRITE)?;
+        let algorithm = algorithm
+            .map(|name| {
+                SigningAlgorithm::parse(name).ok_or_else(|| {
+                    ServiceError::Validation(format!(
+                        "`algorithm` must be `RS256` or `ES256`, not `{name}`"
+                    ))
+                })
+            })
+            .transpose()?;
         let event = self.audit_event(
             Some(&tenant.id),
             Some(&caller.account.id),
             actions::KEY_ROTATE,
             Some(tenant.domain.to_string()),
             AuditOutcome::Success,
-            json!({}),
+            json!({ "algorithm": algorithm.map(SigningAlgorithm::as_str) }),
         );
-        Ok(self.keys.rotate(&tenant.id, &event).await?)
+        Ok(self.keys.rotate(&tenant.id, algorithm, &event).await?)
     }
 
     /// The keys that verify the tenant's tokens (public information).

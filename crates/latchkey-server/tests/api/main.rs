@@ -5,6 +5,7 @@ mod applications;
 mod harness;
 mod keycloak_admin;
 mod oidc;
+mod signing_keys;
 
 use harness::{
     ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, USER_PASSWORD, assert_problem, on_both_backends,
