@@ -17,12 +17,23 @@ pub struct Account {
     pub password: String,
 }
 
+/// A tenant the scenarios run in: the default one (RS256 key) or the one whose key was
+/// rotated to ES256.
+pub struct TenantSeed {
+    pub domain: String,
+    /// Secret of the confidential client `bench` registered in it (empty when not needed).
+    pub client_secret: String,
+}
+
+/// The confidential client every tenant gets for `client-credentials` and `introspect`.
+pub const CLIENT_ID: &str = "bench";
+
 /// What every worker shares.
 pub struct Ctx {
     pub http: reqwest::Client,
     pub base: String,
-    pub client_id: String,
-    pub client_secret: String,
+    pub default_tenant: TenantSeed,
+    pub es256_tenant: Option<TenantSeed>,
     pub user_ids: Vec<String>,
     /// Admin token (native sign-in) for `admin-read`.
     pub admin: Option<SharedToken>,
@@ -35,6 +46,25 @@ pub struct Ctx {
 pub enum SignInVia {
     Native,
     Oidc,
+}
+
+impl Ctx {
+    pub fn tenant(&self, which: Which) -> Result<&TenantSeed, String> {
+        match which {
+            Which::Default => Ok(&self.default_tenant),
+            Which::Es256 => self
+                .es256_tenant
+                .as_ref()
+                .ok_or_else(|| "the ES256 tenant was not seeded".to_owned()),
+        }
+    }
+}
+
+/// Which seeded tenant a worker uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Default,
+    Es256,
 }
 
 /// An access token shared by all workers, renewed by signing in again before it expires.
@@ -53,7 +83,7 @@ impl SharedToken {
         login: &str,
         password: &str,
     ) -> anyhow::Result<Self> {
-        let tokens = sign_in(http, base, via, login, password).await?;
+        let tokens = sign_in(http, base, "default", via, login, password).await?;
         Ok(Self {
             via,
             login: login.to_owned(),
@@ -71,7 +101,8 @@ impl SharedToken {
         }
         let mut state = self.state.write().await;
         if state.1.elapsed() >= TOKEN_RENEW_AFTER {
-            let tokens = sign_in(http, base, self.via, &self.login, &self.password).await?;
+            let tokens =
+                sign_in(http, base, "default", self.via, &self.login, &self.password).await?;
             *state = (tokens.access_token, Instant::now());
         }
         Ok(state.0.clone())
@@ -88,17 +119,18 @@ pub struct Tokens {
 pub async fn sign_in(
     http: &reqwest::Client,
     base: &str,
+    tenant: &str,
     via: SignInVia,
     login: &str,
     password: &str,
 ) -> anyhow::Result<Tokens> {
     let request = match via {
         SignInVia::Native => http
-            .post(format!("{base}/api/v1/tenants/default/sign-in"))
+            .post(format!("{base}/api/v1/tenants/{tenant}/sign-in"))
             .json(&serde_json::json!({"login": login, "password": password})),
         SignInVia::Oidc => http
             .post(format!(
-                "{base}/realms/default/protocol/openid-connect/token"
+                "{base}/realms/{tenant}/protocol/openid-connect/token"
             ))
             .form(&[
                 ("grant_type", "password"),
@@ -130,15 +162,26 @@ pub enum Worker {
         accounts: Vec<Account>,
         next: usize,
     },
-    ClientCredentials,
+    ClientCredentials {
+        tenant: Which,
+    },
     Refresh {
+        tenant: Which,
         /// `(account, newest refresh token)` of each session this worker rotates.
         sessions: Vec<(Account, String)>,
         next: usize,
     },
     Introspect,
     Userinfo,
+    /// Alternately one user by id and one page of 50 (`admin-read`), or only the former
+    /// (`admin-read-user`).
     AdminRead {
+        next: usize,
+        only_get_user: bool,
+    },
+    /// The `mixed` scenario's operations, 7 validations : 2 refreshes : 1 sign-in.
+    Mixed {
+        pools: Arc<MixedPools>,
         next: usize,
     },
 }
@@ -184,91 +227,45 @@ impl Worker {
                 };
                 expect_success(request).await.map(|_| OP_MAIN)
             }
-            Worker::ClientCredentials => {
+            Worker::ClientCredentials { tenant } => {
+                let seed = ctx.tenant(*tenant)?;
                 let request = ctx
                     .http
                     .post(format!(
-                        "{base}/realms/default/protocol/openid-connect/token"
+                        "{base}/realms/{}/protocol/openid-connect/token",
+                        seed.domain
                     ))
                     .form(&[
                         ("grant_type", "client_credentials"),
-                        ("client_id", ctx.client_id.as_str()),
-                        ("client_secret", ctx.client_secret.as_str()),
+                        ("client_id", CLIENT_ID),
+                        ("client_secret", seed.client_secret.as_str()),
                     ]);
                 expect_success(request).await.map(|_| OP_MAIN)
             }
-            Worker::Refresh { sessions, next } => {
+            Worker::Refresh {
+                tenant,
+                sessions,
+                next,
+            } => {
                 let len = sessions.len().max(1);
                 let slot = sessions.get_mut(*next % len).ok_or("no refresh sessions")?;
                 *next = next.wrapping_add(1);
-                let request = ctx
-                    .http
-                    .post(format!("{base}/api/v1/tenants/default/token/refresh"))
-                    .json(&serde_json::json!({"refresh_token": slot.1}));
-                let outcome = match expect_success(request).await {
-                    Ok(body) => serde_json::from_slice::<Tokens>(body.as_ref())
-                        .map_err(|e| format!("parsing the refresh answer: {e}"))
-                        .and_then(|t| t.refresh_token.ok_or("no refresh_token".to_owned())),
-                    Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(token) => {
-                        slot.1 = token;
-                        Ok(OP_MAIN)
-                    }
-                    Err(e) => {
-                        // The token may be spent without us holding its successor: open
-                        // a new session so the worker can go on (the error still counts).
-                        if let Ok(tokens) = sign_in(
-                            &ctx.http,
-                            base,
-                            SignInVia::Native,
-                            &slot.0.email,
-                            &slot.0.password,
-                        )
-                        .await
-                            && let Some(token) = tokens.refresh_token
-                        {
-                            slot.1 = token;
-                        }
-                        Err(e)
-                    }
-                }
+                let domain = ctx.tenant(*tenant)?.domain.clone();
+                refresh(ctx, &domain, slot).await.map(|()| OP_MAIN)
             }
-            Worker::Introspect => {
-                let token = shared(ctx, ctx.user.as_ref()).await?;
-                let request = ctx
-                    .http
-                    .post(format!(
-                        "{base}/realms/default/protocol/openid-connect/token/introspect"
-                    ))
-                    .form(&[
-                        ("token", token.as_str()),
-                        ("client_id", ctx.client_id.as_str()),
-                        ("client_secret", ctx.client_secret.as_str()),
-                    ]);
-                let body = expect_success(request).await?;
-                let answer: serde_json::Value = serde_json::from_slice(body.as_ref())
-                    .map_err(|e| format!("parsing the introspection answer: {e}"))?;
-                if answer.get("active") == Some(&serde_json::Value::Bool(true)) {
-                    Ok(OP_MAIN)
-                } else {
-                    Err("introspection answered active: false".to_owned())
-                }
+            Worker::Introspect => introspect(ctx).await.map(|()| OP_MAIN),
+            Worker::Userinfo => userinfo(ctx).await.map(|()| OP_MAIN),
+            Worker::Mixed { pools, next } => {
+                let op = MIXED_PATTERN[*next % MIXED_PATTERN.len()];
+                *next = next.wrapping_add(1);
+                mixed_step(ctx, pools, op).await.map(|()| op)
             }
-            Worker::Userinfo => {
-                let token = shared(ctx, ctx.user.as_ref()).await?;
-                let request = ctx
-                    .http
-                    .get(format!(
-                        "{base}/realms/default/protocol/openid-connect/userinfo"
-                    ))
-                    .bearer_auth(token);
-                expect_success(request).await.map(|_| OP_MAIN)
-            }
-            Worker::AdminRead { next } => {
+            Worker::AdminRead {
+                next,
+                only_get_user,
+            } => {
                 let token = shared(ctx, ctx.admin.as_ref()).await?;
-                let turn = *next;
+                let turn = if *only_get_user { *next * 2 } else { *next };
                 *next = next.wrapping_add(1);
                 if turn % 2 == 0 {
                     let id = ctx
@@ -288,6 +285,183 @@ impl Worker {
                     expect_success(request).await.map(|_| OP_LIST_USERS)
                 }
             }
+        }
+    }
+}
+
+/// Rotates the refresh token of `slot` (an account and its newest refresh token).
+async fn refresh(ctx: &Ctx, tenant: &str, slot: &mut (Account, String)) -> Result<(), String> {
+    let base = &ctx.base;
+    let request = ctx
+        .http
+        .post(format!("{base}/api/v1/tenants/{tenant}/token/refresh"))
+        .json(&serde_json::json!({"refresh_token": slot.1}));
+    let outcome = match expect_success(request).await {
+        Ok(body) => serde_json::from_slice::<Tokens>(body.as_ref())
+            .map_err(|e| format!("parsing the refresh answer: {e}"))
+            .and_then(|t| t.refresh_token.ok_or("no refresh_token".to_owned())),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(token) => {
+            slot.1 = token;
+            Ok(())
+        }
+        Err(e) => {
+            // The token may be spent without us holding its successor: open a new
+            // session so the worker can go on (the error still counts).
+            if let Ok(tokens) = sign_in(
+                &ctx.http,
+                base,
+                tenant,
+                SignInVia::Native,
+                &slot.0.email,
+                &slot.0.password,
+            )
+            .await
+                && let Some(token) = tokens.refresh_token
+            {
+                slot.1 = token;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn introspect(ctx: &Ctx) -> Result<(), String> {
+    let token = shared(ctx, ctx.user.as_ref()).await?;
+    let request = ctx
+        .http
+        .post(format!(
+            "{}/realms/default/protocol/openid-connect/token/introspect",
+            ctx.base
+        ))
+        .form(&[
+            ("token", token.as_str()),
+            ("client_id", CLIENT_ID),
+            ("client_secret", ctx.default_tenant.client_secret.as_str()),
+        ]);
+    let body = expect_success(request).await?;
+    let answer: serde_json::Value = serde_json::from_slice(body.as_ref())
+        .map_err(|e| format!("parsing the introspection answer: {e}"))?;
+    if answer.get("active") == Some(&serde_json::Value::Bool(true)) {
+        Ok(())
+    } else {
+        Err("introspection answered active: false".to_owned())
+    }
+}
+
+async fn userinfo(ctx: &Ctx) -> Result<(), String> {
+    let token = shared(ctx, ctx.user.as_ref()).await?;
+    let request = ctx
+        .http
+        .get(format!(
+            "{}/realms/default/protocol/openid-connect/userinfo",
+            ctx.base
+        ))
+        .bearer_auth(token);
+    expect_success(request).await.map(|_| ())
+}
+
+/// Operation codes of `mixed`.
+pub const OP_INTROSPECT: u8 = 0;
+pub const OP_USERINFO: u8 = 1;
+pub const OP_REFRESH: u8 = 2;
+pub const OP_SIGN_IN: u8 = 3;
+
+/// Ten consecutive `mixed` operations: 70 % validation (introspection and userinfo), 20 %
+/// refresh, 10 % sign-in, interleaved so that any window of ten has the exact mix.
+pub const MIXED_PATTERN: [u8; 10] = [
+    OP_INTROSPECT,
+    OP_USERINFO,
+    OP_REFRESH,
+    OP_INTROSPECT,
+    OP_USERINFO,
+    OP_SIGN_IN,
+    OP_INTROSPECT,
+    OP_USERINFO,
+    OP_REFRESH,
+    OP_INTROSPECT,
+];
+
+/// Accounts and sessions `mixed` draws from. An account is signed in by one request at a
+/// time and a session rotated by one at a time, as a real client would, so neither the
+/// login throttle nor reuse detection is what is measured.
+pub struct MixedPools {
+    accounts: Pool<Account>,
+    sessions: Pool<(Account, String)>,
+}
+
+impl MixedPools {
+    pub fn new(accounts: Vec<Account>, sessions: Vec<(Account, String)>) -> Self {
+        Self {
+            accounts: Pool::new(accounts),
+            sessions: Pool::new(sessions),
+        }
+    }
+}
+
+/// A set of items each lent to one task at a time.
+struct Pool<T> {
+    items: std::sync::Mutex<Vec<T>>,
+    available: tokio::sync::Semaphore,
+}
+
+impl<T> Pool<T> {
+    fn new(items: Vec<T>) -> Self {
+        let count = items.len();
+        Self {
+            items: std::sync::Mutex::new(items),
+            available: tokio::sync::Semaphore::new(count),
+        }
+    }
+
+    async fn take(&self) -> Result<T, String> {
+        self.available
+            .acquire()
+            .await
+            .map_err(|_| "pool closed".to_owned())?
+            .forget();
+        self.items
+            .lock()
+            .map_err(|_| "pool poisoned".to_owned())?
+            .pop()
+            .ok_or_else(|| "pool empty".to_owned())
+    }
+
+    fn give_back(&self, item: T) {
+        if let Ok(mut items) = self.items.lock() {
+            items.push(item);
+            self.available.add_permits(1);
+        }
+    }
+}
+
+pub async fn mixed_step(ctx: &Ctx, pools: &MixedPools, op: u8) -> Result<(), String> {
+    match op {
+        OP_INTROSPECT => introspect(ctx).await,
+        OP_USERINFO => userinfo(ctx).await,
+        OP_REFRESH => {
+            let mut slot = pools.sessions.take().await?;
+            let outcome = refresh(ctx, "default", &mut slot).await;
+            pools.sessions.give_back(slot);
+            outcome
+        }
+        _ => {
+            let account = pools.accounts.take().await?;
+            let outcome = sign_in(
+                &ctx.http,
+                &ctx.base,
+                "default",
+                SignInVia::Native,
+                &account.email,
+                &account.password,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"));
+            pools.accounts.give_back(account);
+            outcome
         }
     }
 }
@@ -412,6 +586,104 @@ pub async fn run(
         measured.warmup_requests += warmup_requests;
         if measured.first_error.is_none() {
             measured.first_error = first_error;
+        }
+    }
+    let (server_cpu_s, client_cpu_s, window) = sampler
+        .await
+        .map_err(|e| anyhow!("the CPU sampler failed: {e}"))??;
+    measured.server_cpu_s = server_cpu_s;
+    measured.client_cpu_s = client_cpu_s;
+    measured.window = window;
+    Ok(measured)
+}
+
+/// Requests the open-loop generator lets be in flight before it counts new ones as
+/// errors instead of queueing them without bound.
+const OPEN_LOOP_MAX_IN_FLIGHT: usize = 512;
+
+/// Sends `mixed` operations at a fixed `rate` (requests per second) regardless of how
+/// fast they are answered, for `warmup` and then `duration`. Latency runs from the
+/// moment a request was due, not from when it was sent, so a stalled server shows as
+/// latency rather than as fewer requests (no coordinated omission).
+pub async fn run_open_loop(
+    ctx: Arc<Ctx>,
+    pools: Arc<MixedPools>,
+    rate: f64,
+    warmup: Duration,
+    duration: Duration,
+    cpu: impl Fn() -> anyhow::Result<(f64, f64)> + Send + 'static,
+) -> anyhow::Result<Measured> {
+    if rate.is_nan() || rate <= 0.0 {
+        bail!("the open-loop rate must be positive");
+    }
+    let start = Instant::now();
+    let window_start = start + warmup;
+    let end = window_start + duration;
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep_until(window_start.into()).await;
+        let before = cpu()?;
+        let at = Instant::now();
+        tokio::time::sleep_until(end.into()).await;
+        let after = cpu()?;
+        anyhow::Ok((after.0 - before.0, after.1 - before.1, at.elapsed()))
+    });
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut overloaded = (0u64, 0u64);
+    let mut sequence = 0usize;
+    loop {
+        let due = start + interval.mul_f64(sequence as f64);
+        if due >= end {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let op = MIXED_PATTERN[sequence % MIXED_PATTERN.len()];
+        sequence += 1;
+        if in_flight.load(std::sync::atomic::Ordering::Relaxed) >= OPEN_LOOP_MAX_IN_FLIGHT {
+            if due >= window_start {
+                overloaded.0 += 1;
+            } else {
+                overloaded.1 += 1;
+            }
+            continue;
+        }
+        in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (ctx, pools, in_flight) =
+            (Arc::clone(&ctx), Arc::clone(&pools), Arc::clone(&in_flight));
+        tasks.spawn(async move {
+            let outcome = mixed_step(&ctx, &pools, op).await;
+            in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            (due, Instant::now(), op, outcome)
+        });
+    }
+    let mut measured = Measured {
+        latencies: Vec::new(),
+        errors: overloaded.0,
+        warmup_errors: overloaded.1,
+        warmup_requests: 0,
+        first_error: (overloaded.0 + overloaded.1 > 0).then(|| {
+            format!("overloaded: {OPEN_LOOP_MAX_IN_FLIGHT} requests were already in flight")
+        }),
+        window: duration,
+        server_cpu_s: 0.0,
+        client_cpu_s: 0.0,
+    };
+    while let Some(done) = tasks.join_next().await {
+        let (due, finished, op, outcome) =
+            done.map_err(|e| anyhow!("a request task failed: {e}"))?;
+        let in_window = due >= window_start;
+        match outcome {
+            Ok(()) if in_window => measured.latencies.push((finished - due, op)),
+            Ok(()) => measured.warmup_requests += 1,
+            Err(e) => {
+                if in_window {
+                    measured.errors += 1;
+                } else {
+                    measured.warmup_errors += 1;
+                }
+                measured.first_error.get_or_insert(e);
+            }
         }
     }
     let (server_cpu_s, client_cpu_s, window) = sampler

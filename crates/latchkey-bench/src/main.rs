@@ -14,7 +14,7 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 
-use load::{Account, Ctx, SharedToken, SignInVia, Worker};
+use load::{Account, Ctx, MixedPools, SharedToken, SignInVia, TenantSeed, Which, Worker};
 use server::Server;
 
 /// Number of password-less accounts seeded for `admin-read`.
@@ -23,6 +23,10 @@ const ADMIN_READ_ACCOUNTS: usize = 1_000;
 const SEED_CONCURRENCY: usize = 16;
 /// Refresh sessions per worker in `refresh`.
 const SESSIONS_PER_WORKER: usize = 8;
+/// Refresh sessions `mixed` rotates (each by one request at a time).
+const MIXED_SESSIONS: usize = 32;
+/// The tenant whose signing key is rotated to ES256 for the `-es256` scenarios.
+const ES256_TENANT: &str = "bench-es256";
 
 #[derive(Parser)]
 #[command(
@@ -69,27 +73,40 @@ enum Scenario {
     Signin,
     /// OIDC password grant on `admin-cli`.
     SigninOidc,
-    /// Client-credentials grant of a confidential client (RS256).
+    /// Client-credentials grant of a confidential client, tenant with an RS256 key.
     ClientCredentials,
-    /// Refresh-token rotation through the native API, many sessions.
+    /// The same in a tenant whose key was rotated to ES256.
+    ClientCredentialsEs256,
+    /// Refresh-token rotation through the native API, many sessions (RS256 tenant).
     Refresh,
+    /// The same in the ES256 tenant.
+    RefreshEs256,
     /// Token introspection of a valid access token by a confidential client.
     Introspect,
     /// OIDC userinfo with a valid access token.
     Userinfo,
     /// Admin token: one user by id and one page of 50 users, alternately.
     AdminRead,
+    /// Admin token: one user by id only.
+    AdminReadUser,
+    /// 70 % validation, 20 % refresh, 10 % sign-in, open loop at half the closed-loop
+    /// maximum of the same mix.
+    Mixed,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 7] = [
+    const ALL: [Scenario; 11] = [
         Scenario::Signin,
         Scenario::SigninOidc,
         Scenario::ClientCredentials,
+        Scenario::ClientCredentialsEs256,
         Scenario::Refresh,
+        Scenario::RefreshEs256,
         Scenario::Introspect,
         Scenario::Userinfo,
         Scenario::AdminRead,
+        Scenario::AdminReadUser,
+        Scenario::Mixed,
     ];
 
     fn name(self) -> &'static str {
@@ -97,10 +114,14 @@ impl Scenario {
             Scenario::Signin => "signin",
             Scenario::SigninOidc => "signin-oidc",
             Scenario::ClientCredentials => "client-credentials",
+            Scenario::ClientCredentialsEs256 => "client-credentials-es256",
             Scenario::Refresh => "refresh",
+            Scenario::RefreshEs256 => "refresh-es256",
             Scenario::Introspect => "introspect",
             Scenario::Userinfo => "userinfo",
             Scenario::AdminRead => "admin-read",
+            Scenario::AdminReadUser => "admin-read-user",
+            Scenario::Mixed => "mixed",
         }
     }
 }
@@ -222,23 +243,54 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
         Scenario::Refresh,
         Scenario::Introspect,
         Scenario::Userinfo,
+        Scenario::Mixed,
     ]) {
-        seed_password_accounts(&http, &base, &admin_token, 2 * cli.connections).await?
+        seed_password_accounts(&http, &base, &admin_token, "default", 2 * cli.connections).await?
     } else {
         Vec::new()
     };
-    let client_secret = if needs(&[Scenario::ClientCredentials, Scenario::Introspect]) {
-        create_client(&http, &base, &admin_token).await?
+    let client_secret = if needs(&[
+        Scenario::ClientCredentials,
+        Scenario::Introspect,
+        Scenario::Mixed,
+    ]) {
+        create_client(&http, &base, &admin_token, "default").await?
     } else {
         String::new()
     };
-    let user_ids = if needs(&[Scenario::AdminRead]) {
+    let (es256_tenant, es256_accounts) =
+        if needs(&[Scenario::ClientCredentialsEs256, Scenario::RefreshEs256]) {
+            create_es256_tenant(&http, &base, &admin_token).await?;
+            let secret = create_client(&http, &base, &admin_token, ES256_TENANT).await?;
+            let accounts = if needs(&[Scenario::RefreshEs256]) {
+                seed_password_accounts(
+                    &http,
+                    &base,
+                    &admin_token,
+                    ES256_TENANT,
+                    2 * cli.connections,
+                )
+                .await?
+            } else {
+                Vec::new()
+            };
+            (
+                Some(TenantSeed {
+                    domain: ES256_TENANT.to_owned(),
+                    client_secret: secret,
+                }),
+                accounts,
+            )
+        } else {
+            (None, Vec::new())
+        };
+    let user_ids = if needs(&[Scenario::AdminRead, Scenario::AdminReadUser]) {
         seed_plain_accounts(&http, &base, &admin_token, ADMIN_READ_ACCOUNTS).await?
     } else {
         Vec::new()
     };
     let user = match accounts.first() {
-        Some(a) if needs(&[Scenario::Introspect, Scenario::Userinfo]) => {
+        Some(a) if needs(&[Scenario::Introspect, Scenario::Userinfo, Scenario::Mixed]) => {
             Some(SharedToken::new(&http, &base, SignInVia::Oidc, &a.email, &a.password).await?)
         }
         _ => None,
@@ -246,8 +298,11 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
     let ctx = Arc::new(Ctx {
         http: http.clone(),
         base: base.clone(),
-        client_id: "bench".to_owned(),
-        client_secret,
+        default_tenant: TenantSeed {
+            domain: "default".to_owned(),
+            client_secret,
+        },
+        es256_tenant,
         user_ids,
         admin: Some(admin),
         user,
@@ -274,8 +329,17 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
     let server = Arc::new(server);
     let mut total_errors = 0;
     for scenario in scenarios {
+        if scenario == Scenario::Mixed {
+            total_errors += run_mixed(&cli, &ctx, &server, &accounts, ticks).await?;
+            continue;
+        }
         let bound = measure_bound(scenario, cores).await?;
-        let workers = workers(scenario, &ctx, &accounts, cli.connections).await?;
+        let scenario_accounts = if scenario == Scenario::RefreshEs256 {
+            &es256_accounts
+        } else {
+            &accounts
+        };
+        let workers = workers(scenario, &ctx, scenario_accounts, cli.connections).await?;
         let peak_reset = reset_peak_rss(server.pid());
         let cpu_server = Arc::clone(&server);
         let measured = load::run(
@@ -296,9 +360,104 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
             peak,
             rss,
             peak_reset,
+            &[],
         );
     }
     Ok(total_errors)
+}
+
+/// `mixed`: finds the closed-loop maximum of the mix, then offers half of it open-loop
+/// and reports that phase, with per-operation tails. Returns the failed requests.
+async fn run_mixed(
+    cli: &Cli,
+    ctx: &Arc<Ctx>,
+    server: &Arc<Server>,
+    accounts: &[Account],
+    ticks: f64,
+) -> anyhow::Result<u64> {
+    let mut sessions = Vec::with_capacity(MIXED_SESSIONS);
+    for s in 0..MIXED_SESSIONS {
+        let account = accounts
+            .get(s % accounts.len().max(1))
+            .ok_or_else(|| anyhow!("mixed has no accounts"))?
+            .clone();
+        let tokens = load::sign_in(
+            &ctx.http,
+            &ctx.base,
+            "default",
+            SignInVia::Native,
+            &account.email,
+            &account.password,
+        )
+        .await?;
+        let token = tokens
+            .refresh_token
+            .ok_or_else(|| anyhow!("sign-in gave no refresh token"))?;
+        sessions.push((account, token));
+    }
+    let pools = Arc::new(MixedPools::new(accounts.to_vec(), sessions));
+    let cpu = |server: &Arc<Server>| {
+        let server = Arc::clone(server);
+        move || Ok((server.cpu(ticks)?, server::own_cpu(ticks)?))
+    };
+    let workers = (0..cli.connections)
+        .map(|w| Worker::Mixed {
+            pools: Arc::clone(&pools),
+            next: w * 3,
+        })
+        .collect();
+    let closed = load::run(
+        Arc::clone(ctx),
+        workers,
+        Duration::from_secs_f64(cli.warmup),
+        Duration::from_secs_f64(cli.duration),
+        cpu(server),
+    )
+    .await?;
+    let maximum = closed.latencies.len() as f64 / closed.window.as_secs_f64();
+    let rate = maximum / 2.0;
+    let peak_reset = reset_peak_rss(server.pid());
+    let open = load::run_open_loop(
+        Arc::clone(ctx),
+        pools,
+        rate,
+        Duration::from_secs_f64(cli.warmup),
+        Duration::from_secs_f64(cli.duration),
+        cpu(server),
+    )
+    .await?;
+    let (peak, rss) = server.memory()?;
+    let mut extra = vec![
+        ("closed_loop_max_per_s".to_owned(), maximum),
+        ("offered_rate_per_s".to_owned(), rate),
+    ];
+    for (ops, name) in [
+        (&[load::OP_INTROSPECT, load::OP_USERINFO][..], "validation"),
+        (&[load::OP_REFRESH][..], "refresh"),
+        (&[load::OP_SIGN_IN][..], "signin"),
+    ] {
+        let part = stats(
+            open.latencies
+                .iter()
+                .filter(|(_, op)| ops.contains(op))
+                .map(|(d, _)| *d)
+                .collect(),
+        );
+        extra.push((format!("{name}_p50_ms"), part.p50));
+        extra.push((format!("{name}_p99_ms"), part.p99));
+        extra.push((format!("{name}_max_ms"), part.max));
+    }
+    report(
+        cli,
+        Scenario::Mixed,
+        &open,
+        None,
+        peak,
+        rss,
+        peak_reset,
+        &extra,
+    );
+    Ok(closed.errors + closed.warmup_errors + open.errors + open.warmup_errors)
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
@@ -325,6 +484,7 @@ async fn create_account(
     http: &reqwest::Client,
     base: &str,
     admin_token: &str,
+    tenant: &str,
     email: &str,
     password: Option<&str>,
 ) -> anyhow::Result<String> {
@@ -333,7 +493,7 @@ async fn create_account(
         body["password"] = password.into();
     }
     let response = http
-        .post(format!("{base}/api/v1/tenants/default/users"))
+        .post(format!("{base}/api/v1/tenants/{tenant}/users"))
         .bearer_auth(admin_token)
         .json(&body)
         .send()
@@ -352,16 +512,18 @@ async fn seed_password_accounts(
     http: &reqwest::Client,
     base: &str,
     admin_token: &str,
+    tenant: &str,
     count: usize,
 ) -> anyhow::Result<Vec<Account>> {
     let tag = server::random_hex(4);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..count {
         let (http, base, token) = (http.clone(), base.to_owned(), admin_token.to_owned());
+        let tenant = tenant.to_owned();
         let email = format!("bench-pw-{i:05}-{tag}@bench.example");
         let password = format!("secret-{i:05}-{}", server::random_hex(8));
         tasks.spawn(async move {
-            create_account(&http, &base, &token, &email, Some(&password)).await?;
+            create_account(&http, &base, &token, &tenant, &email, Some(&password)).await?;
             anyhow::Ok((i, Account { email, password }))
         });
     }
@@ -393,7 +555,7 @@ async fn seed_plain_accounts(
             let mut ids = Vec::new();
             for i in (lane..count).step_by(SEED_CONCURRENCY) {
                 let email = format!("bench-user-{i:07}-{tag}@bench.example");
-                ids.push(create_account(&http, &base, &token, &email, None).await?);
+                ids.push(create_account(&http, &base, &token, "default", &email, None).await?);
             }
             anyhow::Ok(ids)
         });
@@ -405,16 +567,50 @@ async fn seed_plain_accounts(
     Ok(ids)
 }
 
-/// Registers the confidential client `bench` and returns its secret.
+/// Creates the tenant `ES256_TENANT` and rotates its signing key to ES256.
+async fn create_es256_tenant(
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+) -> anyhow::Result<()> {
+    for (url, body) in [
+        (
+            format!("{base}/api/v1/tenants"),
+            serde_json::json!({"domain": ES256_TENANT, "title": "Benchmark (ES256 key)"}),
+        ),
+        (
+            format!("{base}/api/v1/tenants/{ES256_TENANT}/keys/rotate"),
+            serde_json::json!({"algorithm": "ES256"}),
+        ),
+    ] {
+        let response = http
+            .post(&url)
+            .bearer_auth(admin_token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("POST {url} answered {status}: {}", response.text().await?);
+        }
+    }
+    Ok(())
+}
+
+/// Registers the confidential client `bench` in `tenant` and returns its secret.
 async fn create_client(
     http: &reqwest::Client,
     base: &str,
     admin_token: &str,
+    tenant: &str,
 ) -> anyhow::Result<String> {
     let response = http
-        .post(format!("{base}/api/v1/tenants/default/applications"))
+        .post(format!("{base}/api/v1/tenants/{tenant}/applications"))
         .bearer_auth(admin_token)
-        .json(&serde_json::json!({"client_id": "bench", "grant_types": ["client_credentials"]}))
+        .json(&serde_json::json!({
+            "client_id": load::CLIENT_ID, "grant_types": ["client_credentials"]
+        }))
         .send()
         .await
         .context("registering the bench client")?;
@@ -444,15 +640,20 @@ async fn measure_bound(scenario: Scenario, cores: usize) -> anyhow::Result<Optio
                 detail: ("hash_time_ms", hash.as_secs_f64() * 1e3),
             }))
         }
-        Scenario::ClientCredentials => {
+        Scenario::ClientCredentials | Scenario::ClientCredentialsEs256 => {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let single = tokio::task::spawn_blocking(|| {
-                bounds::rs256_signatures_per_s(Duration::from_secs(2))
+            let (alg, kind) = if scenario == Scenario::ClientCredentials {
+                (bounds::SigningAlg::Rs256, "rs256_signing")
+            } else {
+                (bounds::SigningAlg::Es256, "es256_signing")
+            };
+            let single = tokio::task::spawn_blocking(move || {
+                bounds::signatures_per_s(alg, Duration::from_secs(2))
             })
             .await??;
             Ok(Some(Bound {
                 per_s: single * cores as f64,
-                kind: "rs256_signing",
+                kind,
                 detail: ("signatures_per_s_single_thread", single),
             }))
         }
@@ -489,23 +690,38 @@ async fn workers(
                 accounts: owned(w),
                 next: 0,
             },
-            Scenario::ClientCredentials => Worker::ClientCredentials,
-            Scenario::Refresh => Worker::Refresh {
+            Scenario::ClientCredentials => Worker::ClientCredentials {
+                tenant: Which::Default,
+            },
+            Scenario::ClientCredentialsEs256 => Worker::ClientCredentials {
+                tenant: Which::Es256,
+            },
+            Scenario::Refresh | Scenario::RefreshEs256 => Worker::Refresh {
+                tenant: if scenario == Scenario::Refresh {
+                    Which::Default
+                } else {
+                    Which::Es256
+                },
                 sessions: Vec::new(),
                 next: 0,
             },
             Scenario::Introspect => Worker::Introspect,
             Scenario::Userinfo => Worker::Userinfo,
-            Scenario::AdminRead => Worker::AdminRead { next: w * 7 },
+            Scenario::AdminRead | Scenario::AdminReadUser => Worker::AdminRead {
+                next: w * 7,
+                only_get_user: scenario == Scenario::AdminReadUser,
+            },
+            Scenario::Mixed => bail!("mixed has its own driver"),
         });
     }
-    if scenario == Scenario::Refresh {
+    if let Some(Worker::Refresh { tenant, .. }) = workers.first() {
+        let domain = ctx.tenant(*tenant).map_err(|e| anyhow!(e))?.domain.clone();
         // Open SESSIONS_PER_WORKER sessions per worker, one sign-in at a time per
         // account, all workers in parallel.
         let mut tasks = tokio::task::JoinSet::new();
         for (w, _) in workers.iter().enumerate() {
             let mine = owned(w);
-            let (http, base) = (ctx.http.clone(), ctx.base.clone());
+            let (http, base, domain) = (ctx.http.clone(), ctx.base.clone(), domain.clone());
             tasks.spawn(async move {
                 let mut sessions = Vec::with_capacity(SESSIONS_PER_WORKER);
                 for s in 0..SESSIONS_PER_WORKER {
@@ -516,6 +732,7 @@ async fn workers(
                     let tokens = load::sign_in(
                         &http,
                         &base,
+                        &domain,
                         SignInVia::Native,
                         &account.email,
                         &account.password,
@@ -578,6 +795,7 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report(
     cli: &Cli,
     scenario: Scenario,
@@ -586,6 +804,7 @@ fn report(
     peak: f64,
     rss: f64,
     peak_reset: bool,
+    extra: &[(String, f64)],
 ) {
     let all = stats(measured.latencies.iter().map(|(d, _)| *d).collect());
     let window = measured.window.as_secs_f64();
@@ -636,6 +855,9 @@ fn report(
                 line[format!("{name}_p99_ms")] = round2(part.p99).into();
             }
         }
+        for (key, value) in extra {
+            line[key.as_str()] = round2(*value).into();
+        }
         if let Some(e) = &measured.first_error {
             line["first_error"] = e.chars().take(300).collect::<String>().into();
         }
@@ -665,6 +887,9 @@ fn report(
         );
         if let Some(b) = bound {
             println!("    {} = {:.2}", b.detail.0, b.detail.1);
+        }
+        for (key, value) in extra {
+            println!("    {key} = {value:.2}");
         }
         if !peak_reset {
             println!("    (peak RSS since server start; /proc/PID/clear_refs not writable)");

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod bootstrap;
+mod cache;
 pub mod config;
 pub mod crypto;
 pub mod housekeeping;
@@ -105,6 +106,7 @@ impl Server {
             lockout: LockoutPolicy::default(),
             lifetimes: TokenLifetimes::default(),
             public_url: config.public_url_for(bound),
+            hot: services::HotRows::default(),
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
         services.hasher.release_idle_areas();

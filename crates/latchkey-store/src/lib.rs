@@ -222,6 +222,13 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// A session and, in the same read, the role of its account in the session's tenant
+    /// (`None` once the account is no longer a member). The token-validation path needs
+    /// both on every request; one round-trip instead of two.
+    async fn session_with_member_role(
+        &self,
+        id: &SessionId,
+    ) -> StoreResult<Option<(Session, Option<RoleName>)>>;
     /// The session a refresh token (by hash) belongs to, without rotating it; `None`
     /// for unknown tokens. Rotated tokens still name their session.
     async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<Session>>;

@@ -925,6 +925,28 @@ macro_rules! impl_store {
                         .transpose()
                 }
 
+                async fn session_with_member_role(
+                    &self,
+                    id: &SessionId,
+                ) -> StoreResult<Option<(Session, Option<RoleName>)>> {
+                    let Some(row) = sqlx::query(
+                        "SELECT s.*, m.role AS member_role FROM sessions s \
+                         LEFT JOIN memberships m \
+                         ON m.tenant_id = s.tenant_id AND m.account_id = s.account_id \
+                         WHERE s.id = $1",
+                    )
+                    .bind(id.as_str())
+                    .fetch_optional(self.reader())
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some((
+                        rows::session(&row)?,
+                        rows::opt_role_name(&row, "member_role")?,
+                    )))
+                }
+
                 async fn count_active_sessions(&self, now: OffsetDateTime) -> StoreResult<i64> {
                     let row = sqlx::query(
                         "SELECT COUNT(*) AS active FROM sessions \

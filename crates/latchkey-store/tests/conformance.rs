@@ -1124,6 +1124,18 @@ async fn memberships_upsert_list_and_remove(store: &dyn Store) {
     assert_eq!(removal, MembershipRemoval::MembershipOnly);
     assert!(store.account_by_id(&ada.id).await.unwrap().is_some());
     assert_eq!(store.membership(&acme.id, &ada.id).await.unwrap(), None);
+    let (_, role) = store
+        .session_with_member_role(&in_acme.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(role, None, "no membership, no role");
+    let (_, role) = store
+        .session_with_member_role(&in_globex.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(role.is_some(), "still a member of globex");
     assert_eq!(
         store
             .session(&in_acme.id)
@@ -1583,6 +1595,17 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     assert!(opened, "the stored hash is the one verified");
     assert_eq!(store.session(&first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(store.session(&SessionId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.session_with_member_role(&first.id).await.unwrap(),
+        Some((first.clone(), Some(RoleName::parse("user").unwrap())))
+    );
+    assert_eq!(
+        store
+            .session_with_member_role(&SessionId::generate())
+            .await
+            .unwrap(),
+        None
+    );
     let signed_in = store.account_by_id(&ada.id).await.unwrap().unwrap();
     assert_eq!(signed_in.last_login_at, Some(at(10)));
     assert_eq!(

@@ -494,7 +494,7 @@ impl Services {
     }
 
     async fn existing_role(&self, tenant: &Tenant, role: &RoleName) -> Result<Role, ServiceError> {
-        self.store.role(&tenant.id, role).await?.ok_or_else(|| {
+        self.role_in(&tenant.id, role).await?.ok_or_else(|| {
             ServiceError::Validation(format!("role `{role}` does not exist in this tenant"))
         })
     }

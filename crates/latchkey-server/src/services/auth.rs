@@ -96,13 +96,6 @@ pub struct TokenContext {
 }
 
 impl Services {
-    pub async fn tenant_by_domain(&self, domain: &str) -> Result<Tenant, ServiceError> {
-        self.store
-            .tenant_by_domain(domain)
-            .await?
-            .ok_or(ServiceError::NotFound("tenant"))
-    }
-
     /// Checks a password and opens a session. Unknown accounts, wrong passwords,
     /// non-members and disabled accounts all cost one full hash verification and get
     /// the same answer.
@@ -383,7 +376,7 @@ impl Services {
         tenant: &Tenant,
         name: &latchkey_core::RoleName,
     ) -> Result<Role, ServiceError> {
-        self.store.role(&tenant.id, name).await?.ok_or_else(|| {
+        self.role_in(&tenant.id, name).await?.ok_or_else(|| {
             ServiceError::Internal(format!("role {name} missing in tenant {}", tenant.domain))
         })
     }

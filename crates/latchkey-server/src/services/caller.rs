@@ -74,9 +74,12 @@ impl Services {
         // call the account-centred native API.
         let session_id =
             SessionId::from_string(claims.sid.clone().ok_or(ServiceError::InvalidToken)?);
-        let session = self
+        // Session and membership are read live on every request (one round-trip), so a
+        // revocation or a removed membership takes effect at once; the tenant and the
+        // role's permissions come from the short-lived cache.
+        let (session, member_role) = self
             .store
-            .session(&session_id)
+            .session_with_member_role(&session_id)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
         let now = self.clock.now();
@@ -86,6 +89,7 @@ impl Services {
         {
             return Err(ServiceError::InvalidToken);
         }
+        let member_role = member_role.ok_or(ServiceError::InvalidToken)?;
         let account = self
             .store
             .account_by_id(&session.account_id)
@@ -93,21 +97,14 @@ impl Services {
             .filter(|a| !a.disabled)
             .ok_or(ServiceError::InvalidToken)?;
         let tenant = self
-            .store
             .tenant_by_id(&session.tenant_id)
             .await?
             .ok_or(ServiceError::InvalidToken)?;
-        let membership = self
-            .store
-            .membership(&tenant.id, &account.id)
-            .await?
-            .ok_or(ServiceError::InvalidToken)?;
         let role = self
-            .store
-            .role(&tenant.id, &membership.role)
+            .role_in(&tenant.id, &member_role)
             .await?
             .ok_or_else(|| {
-                ServiceError::Internal(format!("membership names missing role {}", membership.role))
+                ServiceError::Internal(format!("membership names missing role {member_role}"))
             })?;
         Ok(Caller {
             account,
@@ -125,7 +122,6 @@ impl Services {
         let tenant_hint = unverified_tenant_id(token).ok_or(ServiceError::InvalidToken)?;
         // An unknown tenant ends here: nothing below may create keys for it.
         let tenant = self
-            .store
             .tenant_by_id(&tenant_hint)
             .await?
             .ok_or(ServiceError::InvalidToken)?;

@@ -8,6 +8,7 @@ mod auth;
 pub mod authorize;
 mod caller;
 mod error;
+mod hot_rows;
 pub mod members;
 mod oauth;
 mod tenants;
@@ -18,6 +19,7 @@ pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
 pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 
@@ -44,6 +46,8 @@ pub struct Services {
     pub lifetimes: TokenLifetimes,
     /// Base of token issuers: `{public_url}/realms/{tenant}`.
     pub public_url: String,
+    /// Tenants and roles cached for [`HOT_ROW_TTL`].
+    pub hot: HotRows,
 }
 
 impl Services {

@@ -122,7 +122,9 @@ impl Services {
             metadata,
             password_policy,
         };
-        Ok(self.store.update_tenant(&tenant.id, &patch, &event).await?)
+        let updated = self.store.update_tenant(&tenant.id, &patch, &event).await?;
+        self.forget_tenant(&tenant.id);
+        Ok(updated)
     }
 
     pub async fn delete_tenant(&self, caller: &Caller, domain: &str) -> Result<(), ServiceError> {
@@ -142,6 +144,7 @@ impl Services {
             json!({}),
         );
         self.store.delete_tenant(&tenant.id, &event).await?;
+        self.forget_tenant(&tenant.id);
         self.keys.forget(&tenant.id);
         Ok(())
     }

@@ -186,6 +186,13 @@ pub(crate) fn tenant(row: &impl Columns) -> StoreResult<Tenant> {
     })
 }
 
+/// A nullable role-name column (a LEFT JOIN that found no membership).
+pub(crate) fn opt_role_name(row: &impl Columns, column: &str) -> StoreResult<Option<RoleName>> {
+    row.opt_text(column)?
+        .map(|name| RoleName::parse(&name).map_err(|e| corrupt(column, e)))
+        .transpose()
+}
+
 fn role_name(row: &impl Columns, column: &str) -> StoreResult<RoleName> {
     RoleName::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
 }
