@@ -26,6 +26,9 @@ pub enum StoreError {
     Config(String),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// The batched commit a write was part of failed (see `group_commit`).
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }

@@ -7,6 +7,7 @@
 //! transaction handle, which keeps the trait object-safe and the backends interchangeable.
 
 mod error;
+mod group_commit;
 mod model;
 mod postgres;
 mod sql;

@@ -36,12 +36,30 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    /// Every write runs in a transaction of its own: PostgreSQL already flushes the WAL
+    /// of concurrent commits together.
+    async fn write_lane(&self) -> StoreResult<PgLane<'_>> {
+        Ok(PgLane { pool: &self.pool })
     }
 
     fn reader(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+/// The PostgreSQL counterpart of the SQLite group-commit lane: a plain transaction.
+struct PgLane<'a> {
+    pool: &'a PgPool,
+}
+
+impl PgLane<'_> {
+    async fn begin(&mut self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// The transaction's own commit was durable already.
+    async fn durable(self) -> StoreResult<()> {
+        Ok(())
     }
 }
 

@@ -12,12 +12,14 @@
 //!   transactions concurrently, so the row is locked (`FOR UPDATE`) until commit. SQLite
 //!   needs nothing: every writing transaction goes through a one-connection pool, so
 //!   writers never interleave.
-//! - the store's `writer()` and `reader()` pools (the same pool on PostgreSQL).
+//! - the store's `write_lane()` (SQLite: a savepoint in a group-committed batch, see
+//!   `group_commit`; PostgreSQL: a transaction of its own) and its `reader()` pool.
 
 pub(crate) mod rows;
 
 /// Implements [`Store`](crate::Store) for `$store`, a struct with
-/// `fn writer(&self) -> &sqlx::Pool<$db>` and `fn reader(&self) -> &sqlx::Pool<$db>`.
+/// `async fn write_lane(&self)` (whose lane has `begin()` and `durable()`) and
+/// `fn reader(&self) -> &sqlx::Pool<$db>`.
 /// The tenant-member filters shared by listing and counting, binding `$1` tenant, `$2`
 /// email prefix pattern, `$3` role, `$4` inactive-since millis, `$5` search pattern and
 /// `$6` exact login. A filter left out binds NULL and its condition is true for every row.
@@ -184,7 +186,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Tenant> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     sqlx::query(
                         "INSERT INTO tenants \
                          (id, domain, title, metadata, password_policy, created_at) \
@@ -216,6 +219,7 @@ macro_rules! impl_store {
                     )
                     .await?;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(Tenant {
                         id: id.clone(),
                         domain: tenant.domain.clone(),
@@ -267,7 +271,8 @@ macro_rules! impl_store {
                     patch: &TenantPatch,
                     audit: &AuditEvent,
                 ) -> StoreResult<Tenant> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let row = sqlx::query(concat!(
                         "SELECT * FROM tenants WHERE id = $1",
                         $for_update
@@ -288,11 +293,13 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(tenant)
                 }
 
                 async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     // Accounts that belong to this tenant alone would be left unreachable,
                     // their emails taken for ever: they go with it (platform admins stay).
                     sqlx::query(
@@ -312,6 +319,7 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -322,7 +330,8 @@ macro_rules! impl_store {
                     application: &latchkey_core::Application,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
                         .bind(application.tenant_id.as_str())
                         .fetch_optional(&mut *tx)
@@ -333,6 +342,7 @@ macro_rules! impl_store {
                     }
                     Self::insert_application(&mut tx, application).await?;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -369,7 +379,8 @@ macro_rules! impl_store {
                     client_id: &latchkey_core::ClientId,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let deleted =
                         sqlx::query("DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2")
                             .bind(tenant.as_str())
@@ -380,6 +391,7 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -390,7 +402,8 @@ macro_rules! impl_store {
                     secret_hash: &str,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let updated = sqlx::query(
                         "UPDATE applications SET secret_hash = $1 \
                          WHERE tenant_id = $2 AND client_id = $3 AND public = FALSE",
@@ -404,6 +417,7 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -446,7 +460,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     if let Some((tenant, role)) = membership {
                         Self::require_role(&mut tx, tenant, role).await?;
                     }
@@ -482,6 +497,7 @@ macro_rules! impl_store {
                         .await?;
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(Account {
                         id: id.clone(),
                         email: account.email.clone(),
@@ -541,7 +557,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let row = sqlx::query(concat!(
                         "SELECT * FROM accounts WHERE id = $1",
                         $for_update
@@ -596,11 +613,13 @@ macro_rules! impl_store {
                         }
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(account)
                 }
 
                 async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     // Memberships and sessions (and their tokens) cascade.
                     let deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
                         .bind(id.as_str())
@@ -610,6 +629,7 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound);
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -622,7 +642,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let updated = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
                         .bind(hash)
                         .bind(id.as_str())
@@ -650,6 +671,7 @@ macro_rules! impl_store {
                             .await?;
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
@@ -677,7 +699,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Membership> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     Self::require_role(&mut tx, tenant, role).await?;
                     sqlx::query("SELECT id FROM accounts WHERE id = $1")
                         .bind(account.as_str())
@@ -699,6 +722,7 @@ macro_rules! impl_store {
                     .await?;
                     let membership = rows::membership(&row)?;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(membership)
                 }
 
@@ -709,7 +733,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<MembershipRemoval> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let deleted =
                         sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2")
                             .bind(tenant.as_str())
@@ -740,6 +765,7 @@ macro_rules! impl_store {
                     .rows_affected()
                         > 0;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(if orphan_removed {
                         MembershipRemoval::AccountDeleted
                     } else {
@@ -817,7 +843,8 @@ macro_rules! impl_store {
                     policy: &LockoutPolicy,
                     now: OffsetDateTime,
                 ) -> StoreResult<ThrottleDecision> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     // The upsert both creates a missing row and (on PostgreSQL) locks an
                     // existing one, so concurrent attempts on one key are serialised.
                     let row = sqlx::query(
@@ -847,6 +874,7 @@ macro_rules! impl_store {
                         .await?;
                     }
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(decision)
                 }
 
@@ -858,7 +886,8 @@ macro_rules! impl_store {
                     audit: &AuditEvent,
                 ) -> StoreResult<bool> {
                     let session = record.session;
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let current = sqlx::query(concat!(
                         "SELECT password_hash FROM accounts WHERE id = $1",
                         $for_update
@@ -913,6 +942,7 @@ macro_rules! impl_store {
                     )
                     .await?;
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(true)
                 }
 
@@ -971,7 +1001,8 @@ macro_rules! impl_store {
                 }
 
                 async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     // Tokens of the sessions about to go are counted with them (no cascade
                     // count is reported by either database).
                     let session_tokens = sqlx::query(
@@ -1014,6 +1045,7 @@ macro_rules! impl_store {
                         .await?
                         .rows_affected();
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(PurgeReport {
                         sessions,
                         refresh_tokens: session_tokens + expired_tokens,
@@ -1049,7 +1081,8 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<bool> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let revoked = sqlx::query(
                         "UPDATE sessions SET revoked_at = $1 \
                          WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
@@ -1063,6 +1096,7 @@ macro_rules! impl_store {
                         return Ok(false);
                     }
                     Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
                     Ok(true)
                 }
 
@@ -1076,7 +1110,8 @@ macro_rules! impl_store {
                     grace: time::Duration,
                     now: OffsetDateTime,
                 ) -> StoreResult<RotationOutcome> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     // Lock order is token, then session; nothing locks them the other way.
                     let Some(token) = sqlx::query(concat!(
                         "SELECT * FROM refresh_tokens WHERE token_hash = $1",
@@ -1137,6 +1172,7 @@ macro_rules! impl_store {
                             at: stored(now),
                         };
                         Self::commit_audited(tx, &event).await?;
+                        lane.durable().await?;
                         return Ok(RotationOutcome::ReuseDetected(session));
                     }
                     if token.time("expires_at")? <= now {
@@ -1157,12 +1193,15 @@ macro_rules! impl_store {
                     .await?;
                     let session = Self::touch_session(&mut tx, session, now).await?;
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(RotationOutcome::Rotated(session))
                 }
 
                 // ---- authorization codes -------------------------------------------
 
                 async fn create_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     sqlx::query(
                         "INSERT INTO authorization_codes (code_hash, tenant_id, client_id, session_id, \
                          redirect_uri, code_challenge, scope, nonce, created_at, expires_at, used_at) \
@@ -1178,9 +1217,10 @@ macro_rules! impl_store {
                     .bind(code.nonce.as_deref())
                     .bind(millis(code.created_at))
                     .bind(millis(code.expires_at))
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
-                    Ok(())
+                    tx.commit().await?;
+                    lane.durable().await
                 }
 
                 async fn redeem_authorization_code(
@@ -1188,7 +1228,8 @@ macro_rules! impl_store {
                     code_hash: &str,
                     now: OffsetDateTime,
                 ) -> StoreResult<Redemption> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let Some(row) = sqlx::query(concat!(
                         "SELECT * FROM authorization_codes WHERE code_hash = $1",
                         $for_update
@@ -1228,6 +1269,7 @@ macro_rules! impl_store {
                             at: stored(now),
                         };
                         Self::commit_audited(tx, &event).await?;
+                        lane.durable().await?;
                         return Ok(Redemption::AlreadyUsed);
                     }
                     if code.expires_at <= now {
@@ -1239,6 +1281,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(Redemption::Redeemed(Box::new(code)))
                 }
 
@@ -1250,7 +1293,8 @@ macro_rules! impl_store {
                     extend_session_to: Option<OffsetDateTime>,
                     now: OffsetDateTime,
                 ) -> StoreResult<bool> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     let Some(row) = sqlx::query(concat!("SELECT * FROM sessions WHERE id = $1", $for_update))
                         .bind(session.as_str())
                         .fetch_optional(&mut *tx)
@@ -1273,6 +1317,7 @@ macro_rules! impl_store {
                     Self::insert_refresh_token(&mut tx, token_hash, session, now, expires_at.min(current.expires_at))
                         .await?;
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(true)
                 }
 
@@ -1298,7 +1343,8 @@ macro_rules! impl_store {
                     rotate: bool,
                     audit: Option<&AuditEvent>,
                 ) -> StoreResult<()> {
-                    let mut tx = self.writer().begin().await?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
                     if rotate {
                         // Locking the tenant serialises concurrent rotations, so each
                         // demotes the key the previous one installed instead of both
@@ -1341,14 +1387,18 @@ macro_rules! impl_store {
                         Self::insert_audit(&mut tx, audit).await?;
                     }
                     tx.commit().await?;
+                    lane.durable().await?;
                     Ok(())
                 }
 
                 // ---- audit ---------------------------------------------------------
 
                 async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-                    let mut conn = self.writer().acquire().await?;
-                    Self::insert_audit(&mut conn, event).await
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    Self::insert_audit(&mut tx, event).await?;
+                    tx.commit().await?;
+                    lane.durable().await
                 }
 
                 async fn list_audit(

@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::group_commit::{GroupCommit, Lane};
 use crate::{StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -22,7 +23,8 @@ const READERS: u32 = 4;
 /// of exactly one connection, so our own writers queue in the pool instead of contending
 /// inside SQLite; reads use a separate pool of query-only connections.
 pub struct SqliteStore {
-    writer: SqlitePool,
+    /// Commits the writer's transactions in groups (see `group_commit`).
+    group: GroupCommit,
     reader: SqlitePool,
 }
 
@@ -53,17 +55,21 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options.pragma("query_only", "ON"))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            group: GroupCommit::new(writer),
+            reader,
+        })
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.group.close().await;
         self.reader.close().await;
-        self.writer.close().await;
+        self.group.pool().close().await;
     }
 
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    async fn write_lane(&self) -> StoreResult<Lane<'_>> {
+        self.group.lane().await
     }
 
     fn reader(&self) -> &SqlitePool {

@@ -197,6 +197,12 @@ async fn concurrent_rotations_of_one_token_rotate_it_once() {
     run(concurrent_rotations).await;
 }
 
+// Many writers at once: on SQLite they share group-committed batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_commit_independently_and_durably() {
+    run_raw(concurrent_writes_commit_independently).await;
+}
+
 // This case reads a stored expiry that the trait never returns.
 #[tokio::test]
 async fn refresh_replacement_never_outlives_its_session() {
@@ -3167,5 +3173,71 @@ async fn authorization_codes_are_single_use(store: &dyn Store) {
             .add_refresh_token(&session.id, "late", at(400), None, at(6))
             .await
             .unwrap()
+    );
+}
+
+async fn concurrent_writes_commit_independently(store: Arc<dyn Store>, raw: Raw) {
+    let acme = tenant(&*store, "acme").await;
+    account(&*store, "taken@example.com", Some((&acme, "user")), at(0)).await;
+    let events_before = store
+        .list_audit(&acme.id, &PageRequest::new(Some(100), None))
+        .await
+        .unwrap()
+        .items
+        .len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let (store, tenant) = (Arc::clone(&store), acme.id.clone());
+        tasks.spawn(async move {
+            // Every fourth writer breaks a uniqueness rule; it must fail alone.
+            let email = if i % 4 == 0 {
+                "taken@example.com".to_owned()
+            } else {
+                format!("writer-{i}@example.com")
+            };
+            let role = RoleName::parse("user").unwrap();
+            let result = store
+                .create_account(
+                    &AccountId::generate(),
+                    &new_account(&email, None),
+                    Some((&tenant, &role)),
+                    at(1),
+                    &event(actions::ACCOUNT_CREATE, Some(&tenant), at(1)),
+                )
+                .await;
+            (email, result)
+        });
+    }
+    let mut created = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (email, result) = done.unwrap();
+        match result {
+            Ok(_) => created.push(email),
+            Err(StoreError::Conflict(ConflictOn::Email)) => {
+                assert_eq!(email, "taken@example.com");
+            }
+            Err(other) => panic!("{email}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), 36);
+    // Acknowledged means committed: a separate connection sees every one of them.
+    let observer: Arc<dyn Store> = match &raw {
+        Raw::Sqlite(path) => Arc::new(SqliteStore::open(path).await.unwrap()),
+        Raw::Postgres(url) => Arc::new(PostgresStore::connect(url).await.unwrap()),
+    };
+    for email in &created {
+        assert!(
+            observer.account_by_login(email).await.unwrap().is_some(),
+            "{email} was acknowledged but is not visible"
+        );
+    }
+    let events = observer
+        .list_audit(&acme.id, &PageRequest::new(Some(100), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.items.len(),
+        events_before + 36,
+        "one event per successful write, none for failures"
     );
 }
