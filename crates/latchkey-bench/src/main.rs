@@ -4,6 +4,7 @@
 
 mod bounds;
 mod load;
+mod scale;
 mod server;
 
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ struct Cli {
     /// Print one JSON object per line instead of the table.
     #[arg(long)]
     json: bool,
+    /// Accounts in the tenant at the end of `scale` (bulk-imported).
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_accounts: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,10 +96,13 @@ enum Scenario {
     /// 70 % validation, 20 % refresh, 10 % sign-in, open loop at half the closed-loop
     /// maximum of the same mix.
     Mixed,
+    /// Bulk-imports accounts up to --scale-accounts and compares sign-in and admin-read
+    /// latency, memory and store size before and after.
+    Scale,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 11] = [
+    const ALL: [Scenario; 12] = [
         Scenario::Signin,
         Scenario::SigninOidc,
         Scenario::ClientCredentials,
@@ -107,6 +114,7 @@ impl Scenario {
         Scenario::AdminRead,
         Scenario::AdminReadUser,
         Scenario::Mixed,
+        Scenario::Scale,
     ];
 
     fn name(self) -> &'static str {
@@ -122,6 +130,7 @@ impl Scenario {
             Scenario::AdminRead => "admin-read",
             Scenario::AdminReadUser => "admin-read-user",
             Scenario::Mixed => "mixed",
+            Scenario::Scale => "scale",
         }
     }
 }
@@ -244,6 +253,7 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
         Scenario::Introspect,
         Scenario::Userinfo,
         Scenario::Mixed,
+        Scenario::Scale,
     ]) {
         seed_password_accounts(&http, &base, &admin_token, "default", 2 * cli.connections).await?
     } else {
@@ -284,7 +294,11 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
         } else {
             (None, Vec::new())
         };
-    let user_ids = if needs(&[Scenario::AdminRead, Scenario::AdminReadUser]) {
+    let user_ids = if needs(&[
+        Scenario::AdminRead,
+        Scenario::AdminReadUser,
+        Scenario::Scale,
+    ]) {
         seed_plain_accounts(&http, &base, &admin_token, ADMIN_READ_ACCOUNTS).await?
     } else {
         Vec::new()
@@ -333,6 +347,10 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
             total_errors += run_mixed(&cli, &ctx, &server, &accounts, ticks).await?;
             continue;
         }
+        if scenario == Scenario::Scale {
+            total_errors += scale::run(&cli, &ctx, &server, &accounts, ticks).await?;
+            continue;
+        }
         let bound = measure_bound(scenario, cores).await?;
         let scenario_accounts = if scenario == Scenario::RefreshEs256 {
             &es256_accounts
@@ -362,6 +380,24 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
             peak_reset,
             &[],
         );
+    }
+
+    // Start-up on an existing data directory (or database): stop, start, time /readyz.
+    let mut server = Arc::try_unwrap(server).map_err(|_| anyhow!("the server is still in use"))?;
+    let spawned = tokio::task::block_in_place(|| server.restart())?;
+    wait_ready(&http, &server.url).await?;
+    let ready_ms = spawned.elapsed().as_secs_f64() * 1e3;
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "record": "restart",
+                "listening_ms": round2(server.listening_after.as_secs_f64() * 1e3),
+                "ready_ms": round2(ready_ms),
+            })
+        );
+    } else {
+        println!("restart on the existing data: /readyz after {ready_ms:.0} ms");
     }
     Ok(total_errors)
 }
@@ -711,7 +747,7 @@ async fn workers(
                 next: w * 7,
                 only_get_user: scenario == Scenario::AdminReadUser,
             },
-            Scenario::Mixed => bail!("mixed has its own driver"),
+            Scenario::Mixed | Scenario::Scale => bail!("{} has its own driver", scenario.name()),
         });
     }
     if let Some(Worker::Refresh { tenant, .. }) = workers.first() {

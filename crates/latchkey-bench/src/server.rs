@@ -19,8 +19,12 @@ pub struct Server {
     pub admin_password: String,
     /// From spawn to the `listening on` line.
     pub listening_after: Duration,
+    bin: PathBuf,
+    database_url: Option<String>,
+    /// The PostgreSQL encryption key, reused on restart.
+    encryption_key: String,
     // Kept alive (and deleted on drop) for as long as the server runs.
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -30,7 +34,92 @@ impl Drop for Server {
     }
 }
 
+/// Spawns `bin serve` on an ephemeral port and waits for its address line.
+fn spawn(
+    bin: &Path,
+    data: &Path,
+    database_url: Option<&str>,
+    encryption_key: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> anyhow::Result<(Child, String, Duration)> {
+    let mut command = Command::new(bin);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env_remove("LATCHKEY_CONFIG")
+        .env_remove("LATCHKEY_LISTEN")
+        .env_remove("LATCHKEY_DATA_DIR")
+        .env_remove("LATCHKEY_PUBLIC_URL")
+        .env_remove("LATCHKEY_LOG_FORMAT")
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("LATCHKEY_ENCRYPTION_KEY")
+        .env_remove("LATCHKEY_SIGNING_ALGORITHM")
+        .env("LATCHKEY_ADMIN_EMAIL", admin_email)
+        .env("LATCHKEY_ADMIN_PASSWORD", admin_password)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(url) = database_url {
+        command
+            .args(["--database-url", url])
+            .env("LATCHKEY_ENCRYPTION_KEY", encryption_key);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow!("the server's stderr is not piped"))?;
+    let (tx, rx) = mpsc::channel();
+    // Keeps draining stderr after the address line so that the server never blocks on
+    // logging; later lines (warnings) are echoed to our stderr.
+    std::thread::spawn(move || {
+        let mut before = Vec::new();
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if sent {
+                eprintln!("server: {line}");
+            } else if let Some(url) = line.strip_prefix("latchkey listening on ") {
+                let _ = tx.send(Ok(url.trim().to_owned()));
+                sent = true;
+            } else {
+                before.push(line);
+            }
+        }
+        if !sent {
+            let _ = tx.send(Err(before));
+        }
+    });
+    let url = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(Ok(url)) => url,
+        Ok(Err(lines)) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "the server exited without reporting its address:\n{}",
+                lines.join("\n")
+            )
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("the server did not report its address within 120 s")
+        }
+    };
+    Ok((child, url, started.elapsed()))
+}
+
 impl Server {
+    /// The data directory (SQLite database file and key file).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -52,84 +141,60 @@ impl Server {
             .context("creating the temporary data directory")?;
         let admin_email = "admin@example.com".to_owned();
         let admin_password = format!("secret-{}", random_hex(12));
-        let mut command = Command::new(bin);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env_remove("LATCHKEY_CONFIG")
-            .env_remove("LATCHKEY_LISTEN")
-            .env_remove("LATCHKEY_DATA_DIR")
-            .env_remove("LATCHKEY_PUBLIC_URL")
-            .env_remove("LATCHKEY_LOG_FORMAT")
-            .env_remove("LATCHKEY_DATABASE_URL")
-            .env_remove("LATCHKEY_ENCRYPTION_KEY")
-            .env("LATCHKEY_ADMIN_EMAIL", &admin_email)
-            .env("LATCHKEY_ADMIN_PASSWORD", &admin_password)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(url) = database_url {
-            let mut key = [0u8; 32];
-            rand::thread_rng().fill_bytes(&mut key);
-            command.args(["--database-url", url]).env(
-                "LATCHKEY_ENCRYPTION_KEY",
-                base64::engine::general_purpose::STANDARD.encode(key),
-            );
-        }
-        let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| anyhow!("the server's stderr is not piped"))?;
-        let (tx, rx) = mpsc::channel();
-        // Keeps draining stderr after the address line so that the server never blocks
-        // on logging; later lines (warnings) are echoed to our stderr.
-        std::thread::spawn(move || {
-            let mut before = Vec::new();
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if sent {
-                    eprintln!("server: {line}");
-                } else if let Some(url) = line.strip_prefix("latchkey listening on ") {
-                    let _ = tx.send(Ok(url.trim().to_owned()));
-                    sent = true;
-                } else {
-                    before.push(line);
-                }
-            }
-            if !sent {
-                let _ = tx.send(Err(before));
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Ok(url)) => url,
-            Ok(Err(lines)) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "the server exited without reporting its address:\n{}",
-                    lines.join("\n")
-                )
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the server did not report its address within 120 s")
-            }
-        };
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let encryption_key = base64::engine::general_purpose::STANDARD.encode(key);
+        let (child, url, listening_after) = spawn(
+            bin,
+            data.path(),
+            database_url,
+            &encryption_key,
+            &admin_email,
+            &admin_password,
+        )?;
         Ok(Self {
             child,
             url,
             admin_email,
             admin_password,
-            listening_after: started.elapsed(),
-            _data: data,
+            listening_after,
+            bin: bin.to_owned(),
+            database_url: database_url.map(str::to_owned),
+            encryption_key,
+            data,
         })
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s) and starts it again on the
+    /// same data; returns the time from spawn to the new `listening on` line. The caller
+    /// then waits for `/readyz` at the new `url`.
+    pub fn restart(&mut self) -> anyhow::Result<Instant> {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stopped && Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let spawned = Instant::now();
+        let (child, url, listening_after) = spawn(
+            &self.bin,
+            self.data.path(),
+            self.database_url.as_deref(),
+            &self.encryption_key,
+            &self.admin_email,
+            &self.admin_password,
+        )?;
+        self.child = child;
+        self.url = url;
+        self.listening_after = listening_after;
+        Ok(spawned)
     }
 
     /// User plus system CPU time of the server process so far.
