@@ -50,19 +50,22 @@ pub(crate) fn import_rows(
 /// The first account of a batch that repeats an earlier one's email or username.
 pub(crate) fn repeated_in_batch(rows: &[ImportRow]) -> Option<crate::StoreError> {
     use crate::ConflictOn;
-    let mut emails = std::collections::HashSet::with_capacity(rows.len());
-    let mut usernames = std::collections::HashSet::new();
+    use std::collections::HashMap;
+    let mut emails: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    let mut usernames: HashMap<&str, usize> = HashMap::new();
     rows.iter().enumerate().find_map(|(index, row)| {
-        if !emails.insert(row.email_key.as_str()) {
+        if let Some(earlier) = emails.insert(row.email_key.as_str(), index) {
             return Some(crate::StoreError::ImportConflict {
                 index,
                 on: ConflictOn::Email,
+                repeats: Some(earlier),
             });
         }
-        let username = row.username_key.as_deref()?;
-        (!usernames.insert(username)).then_some(crate::StoreError::ImportConflict {
+        let earlier = usernames.insert(row.username_key.as_deref()?, index)?;
+        Some(crate::StoreError::ImportConflict {
             index,
             on: ConflictOn::Username,
+            repeats: Some(earlier),
         })
     })
 }
@@ -266,7 +269,11 @@ macro_rules! impl_store {
                         }
                     }
                     match first {
-                        Some((index, on)) => StoreError::ImportConflict { index, on },
+                        Some((index, on)) => StoreError::ImportConflict {
+                            index,
+                            on,
+                            repeats: None,
+                        },
                         // Gone since (a concurrent delete): report the rule that broke.
                         None => StoreError::Conflict(on),
                     }

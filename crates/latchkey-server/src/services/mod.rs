@@ -8,6 +8,7 @@ mod auth;
 pub mod authorize;
 mod caller;
 mod error;
+mod import;
 pub mod members;
 mod oauth;
 mod tenants;
@@ -18,6 +19,7 @@ pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
 pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 

@@ -57,9 +57,9 @@ async fn import(
         .await
 }
 
-fn import_conflict(result: Result<u64, StoreError>) -> (usize, ConflictOn) {
+fn import_conflict(result: Result<u64, StoreError>) -> (usize, ConflictOn, Option<usize>) {
     match result {
-        Err(StoreError::ImportConflict { index, on }) => (index, on),
+        Err(StoreError::ImportConflict { index, on, repeats }) => (index, on, repeats),
         other => panic!("expected an import conflict, got {other:?}"),
     }
 }
@@ -119,7 +119,7 @@ pub(crate) async fn import_conflicts_name_the_account_and_write_nothing(store: &
     accounts[1_200] = imported("TAKEN@example.com", None, "user");
     assert_eq!(
         import_conflict(import(store, &acme, &accounts).await),
-        (1_200, ConflictOn::Email)
+        (1_200, ConflictOn::Email, None)
     );
     // A stored username; the earliest clash is the one named.
     let mut accounts = batch(50);
@@ -127,20 +127,20 @@ pub(crate) async fn import_conflicts_name_the_account_and_write_nothing(store: &
     accounts[45] = imported("taken@example.com", None, "user");
     assert_eq!(
         import_conflict(import(store, &acme, &accounts).await),
-        (40, ConflictOn::Username)
+        (40, ConflictOn::Username, None)
     );
     // Repeats inside the batch: the later account is named.
     let mut accounts = batch(10);
     accounts[6] = imported("Person2@Example.com", None, "user");
     assert_eq!(
         import_conflict(import(store, &acme, &accounts).await),
-        (6, ConflictOn::Email)
+        (6, ConflictOn::Email, Some(2))
     );
     let mut accounts = batch(10);
     accounts[9] = imported("new@example.com", Some("PERSON3"), "user");
     assert_eq!(
         import_conflict(import(store, &acme, &accounts).await),
-        (9, ConflictOn::Username)
+        (9, ConflictOn::Username, Some(3))
     );
     // A role the tenant does not have.
     let mut accounts = batch(10);
