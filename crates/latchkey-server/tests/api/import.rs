@@ -5,7 +5,9 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Reply, TestApp, assert_problem, on_both_backends};
+use crate::harness::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestApp, assert_problem, on_both_backends,
+};
 
 on_both_backends!(
     import_creates_every_account_in_one_request,
@@ -14,6 +16,7 @@ on_both_backends!(
     import_of_a_taken_or_repeated_email_is_a_conflict,
     import_needs_users_write,
     import_refuses_other_media_types_and_oversized_requests,
+    sdk_imports_an_iterator_in_batches,
 );
 
 const IMPORT: &str = "/api/v1/tenants/default/users/import";
@@ -343,4 +346,46 @@ async fn import_refuses_other_media_types_and_oversized_requests(app: TestApp) {
         )
         .await;
     assert_problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+async fn sdk_imports_an_iterator_in_batches(app: TestApp) {
+    let client = latchkey_client::Client::new(&app.base).unwrap();
+    client
+        .sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let user = |i: usize| latchkey_client::api::ImportUser {
+        email: format!("sdk{i}@example.com"),
+        username: None,
+        display_name: None,
+        role: None,
+        password_hash: None,
+        disabled: false,
+        custom_data: None,
+    };
+    let imported = client
+        .import_users_in_batches("default", (0..1_000).map(user), 300)
+        .await
+        .unwrap();
+    assert_eq!(imported, 1_000);
+    assert_eq!(
+        client
+            .import_users("default", &[user(1_000)])
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Item 250 of the second run repeats an imported email: the batch of items 201-300
+    // is refused, the two before it stay.
+    let second = (2_000..2_500).map(|i| if i == 2_249 { user(7) } else { user(i) });
+    let stopped = client
+        .import_users_in_batches("default", second, 100)
+        .await
+        .unwrap_err();
+    assert_eq!(stopped.imported, 200);
+    assert_eq!(stopped.error.status(), Some(409));
+    assert_eq!(stopped.error.problem().unwrap().line, Some(50));
+    let admin = app.admin_token().await;
+    assert_eq!(count_members(&app, &admin, "sdk").await, 1_201);
 }
