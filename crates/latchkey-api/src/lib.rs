@@ -158,6 +158,38 @@ wire! {
         pub custom_data: Option<Map<String, Value>>,
     }
 
+    /// One line of `POST /api/v1/tenants/{tenant}/users/import`, whose body is NDJSON
+    /// (`application/x-ndjson`, one object per line). The fields and rules of
+    /// [`CreateUserRequest`], except that a password comes only as an argon2id hash:
+    /// plain-text passwords would cost one argon2 computation each.
+    #[serde(deny_unknown_fields)]
+    pub struct ImportUser {
+        pub email: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub display_name: Option<String>,
+        /// Defaults to `user`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<String>,
+        /// An argon2id PHC string, `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. Without one
+        /// the account cannot sign in until a password is set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub password_hash: Option<String>,
+        /// Import the account disabled. Default false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub disabled: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        pub custom_data: Option<Map<String, Value>>,
+    }
+
+    /// The answer of a successful import.
+    pub struct ImportUsersResponse {
+        /// How many accounts were created (every line of the request).
+        pub imported: u64,
+    }
+
     /// `PATCH /api/v1/tenants/{tenant}/users/{id}`: absent fields stay; `custom_data` is
     /// merged key by key (`null` removes a key); `username: null` clears it.
     #[serde(deny_unknown_fields)]
@@ -323,6 +355,10 @@ wire! {
         /// Quote this when reporting a server error; the log has the details.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub correlation_id: Option<String>,
+        /// For a refused import: the line of the request (1-based, blank lines counted)
+        /// the error is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub line: Option<u64>,
     }
 }
 

@@ -832,3 +832,79 @@ fn manages_applications() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--client-id"));
 }
+
+#[test]
+fn users_import_sends_batches_and_resumes_with_skip() {
+    let server = start_server();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let account = |i: u32| format!("{{\"email\": \"imp{i}@example.com\"}}");
+    // Line 2 is blank; line 6 is invalid. Batches of two: lines 1+3, 4+5, 6+7.
+    let lines = |sixth: String| {
+        [
+            account(1),
+            String::new(),
+            account(2),
+            account(3),
+            account(4),
+            sixth,
+            account(6),
+        ]
+        .join("\n")
+    };
+    let file = config.join("accounts.ndjson");
+    std::fs::write(&file, lines("{\"email\": \"not an email\"}".into())).unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = latchkey(
+        config,
+        &["users", "import", path, "--batch-size", "2"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let stderr: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        stderr[..2],
+        ["imported 2 / ?", "imported 4 / ?"],
+        "{stderr:?}"
+    );
+    let error = stderr[2];
+    assert!(error.starts_with("error: import stopped at line 6 (line 1 of the batch starting at line 6); 4 users were imported before this batch"), "{error}");
+    assert!(error.contains("resume with --skip 5"), "{error}");
+    assert!(
+        error.contains("validation_failed: line 1: email"),
+        "{error}"
+    );
+    assert!(text(&out.stdout).is_empty());
+
+    // Fixed, resumed from stdin.
+    let fixed = lines(account(5));
+    let resumed = ok_json(
+        config,
+        &["users", "import", "-", "--skip", "5", "--batch-size", "2"],
+        Some(&fixed),
+    );
+    assert_eq!(resumed, serde_json::json!({"imported": 2}));
+    let listed = ok_json(config, &["users", "list", "--email", "imp"], None);
+    assert_eq!(
+        emails(&listed),
+        (1..=6)
+            .map(|i| format!("imp{i}@example.com"))
+            .collect::<Vec<_>>()
+    );
+
+    // Running it whole again: the first batch is refused, nothing more is written.
+    std::fs::write(&file, fixed).unwrap();
+    let out = latchkey(config, &["users", "import", path], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("import stopped at line 1 (line 1 of the batch starting at line 1); 0 users were imported"), "{stderr}");
+    assert!(
+        stderr.contains("conflict: line 1: an account with this email address already exists"),
+        "{stderr}"
+    );
+    let summary = ok(config, &["users", "import", path, "--skip", "7"], None);
+    assert_eq!(summary, "Imported 0 users.\n");
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_api::{RefreshRequest, SignInRequest, TokenResponse, codes};
-use reqwest::{Method, Response, Url};
+use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -161,14 +161,23 @@ impl Client {
         body: Option<&B>,
         token: Option<&Secret>,
     ) -> Result<Response, Error> {
+        self.send_with(method, url, token, |request| with_json(request, body))
+            .await
+    }
+
+    /// [`Client::send`] with the body (and its headers) attached by `attach`.
+    async fn send_with(
+        &self,
+        method: Method,
+        url: Url,
+        token: Option<&Secret>,
+        attach: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
         let mut request = self.http.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        check(request.send().await?).await
+        check(attach(request).send().await?).await
     }
 
     /// Sends a request with the session's access token, refreshing it first when it is
@@ -179,14 +188,26 @@ impl Client {
         url: Url,
         body: Option<&B>,
     ) -> Result<Response, Error> {
+        self.send_bearer_with(method, url, |request| with_json(request, body))
+            .await
+    }
+
+    /// [`Client::send_bearer`] with the body attached by `attach` (called again for the
+    /// retry).
+    pub(crate) async fn send_bearer_with(
+        &self,
+        method: Method,
+        url: Url,
+        attach: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
         let token = self.fresh_access_token().await?;
         match self
-            .send(method.clone(), url.clone(), body, Some(&token))
+            .send_with(method.clone(), url.clone(), Some(&token), &attach)
             .await
         {
             Err(err) if err.status() == Some(401) && err.code() == Some(codes::INVALID_TOKEN) => {
                 let token = self.refresh_rejected(&token).await?;
-                self.send(method, url, body, Some(&token)).await
+                self.send_with(method, url, Some(&token), &attach).await
             }
             other => other,
         }
@@ -241,6 +262,13 @@ impl Client {
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
             Err(_) => Err(Error::Cancelled),
         }
+    }
+}
+
+fn with_json<B: Serialize + ?Sized>(request: RequestBuilder, body: Option<&B>) -> RequestBuilder {
+    match body {
+        Some(body) => request.json(body),
+        None => request,
     }
 }
 

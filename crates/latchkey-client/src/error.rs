@@ -148,6 +148,7 @@ fn fallback_problem(status: u16, body: &[u8]) -> Problem {
         code: UNEXPECTED_RESPONSE.to_owned(),
         violations: Vec::new(),
         correlation_id: None,
+        line: None,
     }
 }
 

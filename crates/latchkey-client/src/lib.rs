@@ -21,9 +21,11 @@
 mod client;
 mod endpoints;
 mod error;
+mod import;
 mod secret;
 
 pub use client::{Client, REFRESH_MARGIN_SECS, SignedIn};
 pub use error::{DecodeError, Error, UNEXPECTED_RESPONSE};
+pub use import::{ImportStopped, MAX_IMPORT_BATCH};
 pub use latchkey_api as api;
 pub use secret::{Secret, Session};

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::id::AccountId;
 use crate::names::{Email, Username};
+use crate::role::RoleName;
 
 /// Custom data is a flat JSON object that clients may extend; it is capped so one
 /// account cannot grow without bound.
@@ -32,6 +33,17 @@ pub struct NewAccount {
     pub platform_admin: bool,
     /// PHC string; `None` creates an account that cannot sign in with a password yet.
     pub password_hash: Option<String>,
+}
+
+/// One account of a bulk import: a new account and its membership in the importing
+/// tenant. Never a platform administrator (`account.platform_admin` is ignored and
+/// stored as false).
+#[derive(Clone, Debug)]
+pub struct NewImportedAccount {
+    pub id: AccountId,
+    pub account: NewAccount,
+    pub role: RoleName,
+    pub disabled: bool,
 }
 
 /// A partial update; `custom_data` is merged key by key, a JSON `null` removing a key.

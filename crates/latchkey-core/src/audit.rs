@@ -39,6 +39,8 @@ pub mod actions {
     pub const ACCOUNT_CREATE: &str = "account.create";
     pub const ACCOUNT_UPDATE: &str = "account.update";
     pub const ACCOUNT_DELETE: &str = "account.delete";
+    /// One event per bulk-import request (not per account), detail `{"count": N}`.
+    pub const ACCOUNT_IMPORT: &str = "account.import";
     pub const PASSWORD_CHANGE: &str = "account.password_change";
     pub const PASSWORD_SET: &str = "account.password_set";
     pub const TENANT_CREATE: &str = "tenant.create";

@@ -18,7 +18,7 @@ pub mod session;
 pub mod tenant;
 pub mod token;
 
-pub use account::{Account, AccountPatch, NewAccount};
+pub use account::{Account, AccountPatch, NewAccount, NewImportedAccount};
 pub use application::{Application, ClientId, GrantType};
 pub use audit::{AuditEvent, AuditOutcome, NewAuditEvent};
 pub use clock::{Clock, SystemClock};

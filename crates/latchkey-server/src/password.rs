@@ -236,6 +236,64 @@ impl Inner {
     }
 }
 
+/// The largest argon2 parameters an imported hash may carry. Verifying such a hash at
+/// sign-in allocates `m` KiB outside the pooled working areas (until it is rehashed with
+/// the server's parameters), so an import must not be able to plant hashes that make
+/// each sign-in cost gigabytes. 64 MiB, 10 passes and 8 lanes cover the usual
+/// libraries' defaults (argon2-cffi: 64 MiB, t=3, p=4; OWASP: 19 MiB, t=2, p=1).
+pub const MAX_IMPORTED_MEMORY_KIB: u32 = 64 * 1024;
+pub const MAX_IMPORTED_ITERATIONS: u32 = 10;
+pub const MAX_IMPORTED_PARALLELISM: u32 = 8;
+
+/// Why an imported password hash is refused. The messages never quote the hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportedHashError {
+    #[error("password_hash is not a PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)")]
+    NotPhc,
+    #[error("password_hash must be an argon2id hash")]
+    NotArgon2id,
+    #[error("password_hash must be argon2 version 19 (v=19)")]
+    UnsupportedVersion,
+    #[error("password_hash lacks its salt or its hash")]
+    Incomplete,
+    #[error(
+        "password_hash parameters must be within m≤{MAX_IMPORTED_MEMORY_KIB}, t≤{MAX_IMPORTED_ITERATIONS}, p≤{MAX_IMPORTED_PARALLELISM}"
+    )]
+    ParametersOutOfRange,
+}
+
+/// Checks that `phc` is an argon2id hash this server can verify at sign-in: a PHC
+/// string that parses, version 19, with a salt, a hash and bounded parameters. Cheap
+/// (no argon2 computation), so a bulk import can check every line.
+pub fn check_imported_hash(phc: &str) -> Result<(), ImportedHashError> {
+    let parsed = PasswordHash::new(phc).map_err(|_| ImportedHashError::NotPhc)?;
+    if Algorithm::try_from(parsed.algorithm) != Ok(Algorithm::Argon2id) {
+        return Err(ImportedHashError::NotArgon2id);
+    }
+    let version = parsed
+        .version
+        .ok_or(ImportedHashError::UnsupportedVersion)
+        .and_then(|v| Version::try_from(v).map_err(|_| ImportedHashError::UnsupportedVersion))?;
+    if version != Version::V0x13 {
+        return Err(ImportedHashError::UnsupportedVersion);
+    }
+    let (Some(salt), Some(_)) = (parsed.salt, parsed.hash.as_ref()) else {
+        return Err(ImportedHashError::Incomplete);
+    };
+    // The same decoding sign-in does: a salt that does not fit would never verify.
+    let mut salt_bytes = [0u8; 64];
+    salt.decode_b64(&mut salt_bytes)
+        .map_err(|_| ImportedHashError::Incomplete)?;
+    let params = Params::try_from(&parsed).map_err(|_| ImportedHashError::ParametersOutOfRange)?;
+    if params.m_cost() > MAX_IMPORTED_MEMORY_KIB
+        || params.t_cost() > MAX_IMPORTED_ITERATIONS
+        || params.p_cost() > MAX_IMPORTED_PARALLELISM
+    {
+        return Err(ImportedHashError::ParametersOutOfRange);
+    }
+    Ok(())
+}
+
 fn argon2id(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
@@ -345,6 +403,50 @@ mod tests {
                 Verification::Mismatch,
                 "{stored:?}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn imported_hashes_must_be_verifiable_argon2id() {
+        let hasher = PasswordHasher::new(&cheap()).unwrap();
+        let good = hasher.hash("a long passphrase".into()).await.unwrap();
+        assert_eq!(check_imported_hash(&good), Ok(()));
+        let salt = "c2FsdHNhbHRzYWx0c2FsdA";
+        let hash = "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        for (phc, expected) in [
+            ("plain text".to_owned(), ImportedHashError::NotPhc),
+            (String::new(), ImportedHashError::NotPhc),
+            (
+                format!("$argon2i$v=19$m=8192,t=1,p=1${salt}${hash}"),
+                ImportedHashError::NotArgon2id,
+            ),
+            (
+                "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E".to_owned(),
+                ImportedHashError::NotArgon2id,
+            ),
+            (
+                format!("$argon2id$v=16$m=8192,t=1,p=1${salt}${hash}"),
+                ImportedHashError::UnsupportedVersion,
+            ),
+            (
+                format!("$argon2id$m=8192,t=1,p=1${salt}${hash}"),
+                ImportedHashError::UnsupportedVersion,
+            ),
+            (
+                format!("$argon2id$v=19$m=8192,t=1,p=1${salt}"),
+                ImportedHashError::Incomplete,
+            ),
+            (
+                format!("$argon2id$v=19$m=4194304,t=1,p=1${salt}${hash}"),
+                ImportedHashError::ParametersOutOfRange,
+            ),
+            (
+                format!("$argon2id$v=19$m=8192,t=100,p=1${salt}${hash}"),
+                ImportedHashError::ParametersOutOfRange,
+            ),
+        ] {
+            assert_eq!(check_imported_hash(&phc), Err(expected.clone()), "{phc}");
+            assert!(!expected.to_string().contains(salt));
         }
     }
 

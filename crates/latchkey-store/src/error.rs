@@ -16,6 +16,16 @@ pub enum StoreError {
     NotFound,
     #[error("conflict on {0:?}")]
     Conflict(ConflictOn),
+    /// A bulk import would duplicate an email address or username: `index` is the
+    /// position in the batch of the first account that does; `repeats` the position of
+    /// the earlier account of the batch it repeats, `None` when it clashes with a stored
+    /// account.
+    #[error("conflict on {on:?} at position {index} of the import")]
+    ImportConflict {
+        index: usize,
+        on: ConflictOn,
+        repeats: Option<usize>,
+    },
     /// Stored data that does not parse back into the domain (a bug or manual tampering).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -26,8 +26,8 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, LockoutPolicy,
-    LoginThrottle, Membership, NewAccount, NewTenant, Page, PageRequest, Role, RoleName, Session,
-    SessionId, Tenant, TenantId, TenantPatch, ThrottleDecision,
+    LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page, PageRequest, Role,
+    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -128,6 +128,18 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
+    /// Creates `accounts` as members of `tenant`, all or none: one transaction, with
+    /// `audit` as the single event of the whole batch. Rows go in with multi-row
+    /// `INSERT`s. `ImportConflict` names the first account whose email or username is
+    /// taken, by a stored account or an earlier one of the batch (nothing is written);
+    /// `NotFound` when the tenant lacks one of the roles. Returns how many were created.
+    async fn import_accounts(
+        &self,
+        tenant: &TenantId,
+        accounts: &[NewImportedAccount],
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<u64>;
     async fn account_by_id(&self, id: &AccountId) -> StoreResult<Option<Account>>;
     /// Finds an account by normalised email or username, with its password hash.
     async fn account_by_login(&self, login_key: &str) -> StoreResult<Option<AccountCredentials>>;

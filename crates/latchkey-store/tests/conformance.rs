@@ -32,6 +32,13 @@ use serde_json::json;
 use sqlx::Connection as _;
 use time::{Duration, OffsetDateTime};
 
+#[path = "conformance/import.rs"]
+mod import;
+use import::{
+    import_conflicts_name_the_account_and_write_nothing,
+    import_creates_accounts_with_memberships_and_one_event,
+};
+
 // ---- harness -------------------------------------------------------------------------
 
 /// The PostgreSQL server to test against, if any (loud skip, or failure under
@@ -174,6 +181,8 @@ conformance!(
     signing_key_install_rotate_and_conflict,
     audit_paginates_newest_first,
     malformed_audit_cursor_is_rejected,
+    import_creates_accounts_with_memberships_and_one_event,
+    import_conflicts_name_the_account_and_write_nothing,
 );
 
 // The concurrency cases need an owned store to spawn tasks with, and threads to race on.

@@ -77,6 +77,22 @@ pub enum UsersCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Import users from NDJSON: one JSON object per line (`email`, optional `username`,
+    /// `display_name`, `role`, `password_hash` (argon2id), `disabled`, `custom_data`),
+    /// sent in batches that are each imported all or nothing.
+    Import {
+        /// The NDJSON file, or `-` for stdin.
+        file: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Lines per request (1-10000).
+        #[arg(long, value_name = "N", default_value_t = 5000,
+              value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+        /// Skip the first N lines of the input (to resume after a failed batch).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        skip: u64,
+    },
     /// Set a user's password, read from the first line of stdin.
     SetPassword {
         id: String,
@@ -207,6 +223,20 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> anyhow::Result<()> {
             } else {
                 output::line(format_args!("Deleted user {id}."))
             }
+        }
+        UsersCommand::Import {
+            file,
+            tenant,
+            batch_size,
+            skip,
+        } => {
+            let args = super::import::ImportArgs {
+                file,
+                tenant,
+                batch_size: usize::try_from(batch_size)?,
+                skip,
+            };
+            super::import::run(ctx, args).await
         }
         UsersCommand::SetPassword {
             id,

@@ -19,6 +19,9 @@ pub struct ApiError {
     retry_after: Option<i64>,
     www_authenticate: bool,
     correlation_id: Option<String>,
+    /// `u32` rather than `usize` keeps the error small (clippy's `result_large_err`);
+    /// imports hold at most 10,000 lines.
+    line: Option<u32>,
 }
 
 impl ApiError {
@@ -31,7 +34,14 @@ impl ApiError {
             retry_after: None,
             www_authenticate: false,
             correlation_id: None,
+            line: None,
         }
+    }
+
+    /// Names the line of an import request the error is about (`line` in the problem).
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = u32::try_from(line).ok();
+        self
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
@@ -135,6 +145,7 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             violations: self.violations,
             correlation_id: self.correlation_id,
+            line: self.line.map(u64::from),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();

@@ -16,6 +16,53 @@ use crate::services::Caller;
 /// The largest request body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The largest body of a bulk import (`POST …/users/import`), the one route allowed more
+/// than [`MAX_BODY_BYTES`].
+pub const MAX_IMPORT_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The media type of newline-delimited JSON, the body of a bulk import.
+pub const NDJSON: &str = "application/x-ndjson";
+
+/// A newline-delimited JSON body (`Content-Type: application/x-ndjson`) of at most
+/// [`MAX_IMPORT_BODY_BYTES`]; the lines are left to the handler.
+pub struct NdjsonBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for NdjsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let media_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(str::trim);
+        if !media_type.is_some_and(|m| m.eq_ignore_ascii_case(NDJSON)) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                format!("send the accounts as NDJSON with `Content-Type: {NDJSON}`"),
+            ));
+        }
+        // Overrides the router-wide limit for this extractor only.
+        axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES).apply(&mut request);
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(body) => Ok(Self(body)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "import bodies are limited to {MAX_IMPORT_BODY_BYTES} bytes (16 MiB); \
+                         send the accounts in several requests"
+                    ),
+                ))
+            }
+            Err(_) => Err(ApiError::malformed("the request body could not be read")),
+        }
+    }
+}
+
 /// JSON body; malformed, oversized or mistyped bodies become problem details.
 pub struct ApiJson<T>(pub T);
 

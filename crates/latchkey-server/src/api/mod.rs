@@ -3,6 +3,7 @@
 mod applications;
 pub mod error;
 pub mod extract;
+mod import;
 mod me;
 mod openapi;
 mod ops;
@@ -64,6 +65,8 @@ pub fn router(state: AppState) -> Router {
             "/tenants/{tenant}/users",
             get(users::list).post(users::create),
         )
+        // Its own body limit (16 MiB) is set by its extractor.
+        .route("/tenants/{tenant}/users/import", post(import::import))
         .route(
             "/tenants/{tenant}/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, me, ops, session, tenants, users};
+use super::{applications, import, me, ops, session, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +15,7 @@ use super::{applications, me, ops, session, tenants, users};
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
         tenants::rotate_keys, tenants::audit, tenants::jwks,
         users::list, users::create, users::get, users::update, users::delete,
-        users::set_password, users::sessions, users::revoke_session,
+        users::set_password, users::sessions, users::revoke_session, import::import,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
         ops::healthz, ops::readyz, ops::metrics,

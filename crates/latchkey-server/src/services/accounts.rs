@@ -32,24 +32,24 @@ pub struct AccountUpdate {
     pub role: Option<String>,
 }
 
-fn parse_role(text: &str) -> Result<RoleName, ServiceError> {
+pub(super) fn parse_role(text: &str) -> Result<RoleName, ServiceError> {
     RoleName::parse(text).map_err(|e| ServiceError::Validation(format!("role: {e}")))
 }
 
-fn parse_email(text: &str) -> Result<Email, ServiceError> {
+pub(super) fn parse_email(text: &str) -> Result<Email, ServiceError> {
     Email::parse(text).map_err(|e| ServiceError::Validation(format!("email: {e}")))
 }
 
-fn parse_username(text: &str) -> Result<Username, ServiceError> {
+pub(super) fn parse_username(text: &str) -> Result<Username, ServiceError> {
     Username::parse(text).map_err(|e| ServiceError::Validation(format!("username: {e}")))
 }
 
-fn parse_display_name(text: &str) -> Result<String, ServiceError> {
+pub(super) fn parse_display_name(text: &str) -> Result<String, ServiceError> {
     latchkey_core::account::validate_display_name(text)
         .map_err(|m| ServiceError::Validation(m.into()))
 }
 
-fn check_custom_data(
+pub(super) fn check_custom_data(
     data: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), ServiceError> {
     let size = serde_json::to_vec(data)

@@ -9,6 +9,7 @@ pub mod authorize;
 mod caller;
 mod error;
 mod hot_rows;
+mod import;
 pub mod members;
 mod oauth;
 mod tenants;
@@ -20,6 +21,7 @@ pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization}
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use hot_rows::{HOT_ROW_TTL, HotRows};
+pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 

@@ -3,6 +3,7 @@
 
 mod applications;
 mod harness;
+mod import;
 mod keycloak_admin;
 mod oidc;
 mod signing_keys;
@@ -87,6 +88,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
         ("/api/v1/tenants/{tenant}/audit", &["get"]),
         ("/api/v1/tenants/{tenant}/jwks.json", &["get"]),
         ("/api/v1/tenants/{tenant}/users", &["get", "post"]),
+        ("/api/v1/tenants/{tenant}/users/import", &["post"]),
         (
             "/api/v1/tenants/{tenant}/users/{id}",
             &["get", "patch", "delete"],
@@ -117,7 +119,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 21);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 22);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http
