@@ -99,7 +99,7 @@ macro_rules! member_filter {
     () => {
         "FROM memberships m JOIN accounts a ON a.id = m.account_id \
          WHERE m.tenant_id = $1 \
-         AND ($2 IS NULL OR a.email_key LIKE $2 ESCAPE '\\') \
+         AND ($2 IS NULL OR m.email_key LIKE $2 ESCAPE '\\') \
          AND ($3 IS NULL OR m.role = $3) \
          AND ($4 IS NULL OR a.last_login_at < $4 \
               OR (a.last_login_at IS NULL AND a.created_at < $4)) \
@@ -616,13 +616,14 @@ macro_rules! impl_store {
                     .await?;
                     if let Some((tenant, role)) = membership {
                         sqlx::query(
-                            "INSERT INTO memberships (tenant_id, account_id, role, created_at) \
-                             VALUES ($1, $2, $3, $4)",
+                            "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                             VALUES ($1, $2, $3, $4, $5)",
                         )
                         .bind(tenant.as_str())
                         .bind(id.as_str())
                         .bind(role.as_str())
                         .bind(millis(now))
+                        .bind(account.email.normalized())
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -702,13 +703,14 @@ macro_rules! impl_store {
                             });
                         }
                         let mut members = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO memberships (tenant_id, account_id, role, created_at) ",
+                            "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) ",
                         );
-                        members.push_values(chunk, |mut row, imported| {
+                        members.push_values(chunk.iter().zip(chunk_rows), |mut row, (imported, keys)| {
                             row.push_bind(tenant.as_str())
                                 .push_bind(imported.id.as_str())
                                 .push_bind(imported.role.as_str())
-                                .push_bind(created_at);
+                                .push_bind(created_at)
+                                .push_bind(keys.email_key.as_str());
                         });
                         members.build().execute(&mut *tx).await?;
                     }
@@ -789,6 +791,12 @@ macro_rules! impl_store {
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
+                    // Memberships keep a copy of the sort key (migration 0006).
+                    sqlx::query("UPDATE memberships SET email_key = $1 WHERE account_id = $2")
+                        .bind(account.email.normalized())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     if patch.disabled == Some(true) {
                         sqlx::query(
                             "UPDATE sessions SET revoked_at = $1 \
@@ -915,8 +923,8 @@ macro_rules! impl_store {
                         .ok_or(StoreError::NotFound)?;
                     // An existing membership keeps its created_at; RETURNING reports it.
                     let row = sqlx::query(
-                        "INSERT INTO memberships (tenant_id, account_id, role, created_at) \
-                         VALUES ($1, $2, $3, $4) \
+                        "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                         VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2)) \
                          ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = excluded.role \
                          RETURNING *",
                     )
@@ -995,11 +1003,23 @@ macro_rules! impl_store {
                     filter: &MemberFilter,
                     page: &PageRequest,
                 ) -> StoreResult<Page<MemberRecord>> {
-                    let members = sqlx::query(concat!(
-                        "SELECT a.*, m.role AS member_role ",
-                        $crate::sql::member_filter!(),
-                        " AND ($7 IS NULL OR a.email_key > $7) ORDER BY a.email_key LIMIT $8",
-                    ))
+                    // Two texts rather than `($7 IS NULL OR …)`: a bare range on the
+                    // (tenant_id, email_key) index lets a page deep in the list start
+                    // where it starts instead of skipping every row before it.
+                    let sql = if page.after.is_some() {
+                        concat!(
+                            "SELECT a.*, m.role AS member_role ",
+                            $crate::sql::member_filter!(),
+                            " AND m.email_key > $7 ORDER BY m.email_key LIMIT $8",
+                        )
+                    } else {
+                        concat!(
+                            "SELECT a.*, m.role AS member_role ",
+                            $crate::sql::member_filter!(),
+                            " AND $7 IS NULL ORDER BY m.email_key LIMIT $8",
+                        )
+                    };
+                    let members = sqlx::query(sql)
                     .bind(tenant.as_str())
                     .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
                     .bind(filter.role.as_ref().map(RoleName::as_str))

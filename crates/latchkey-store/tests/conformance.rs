@@ -1338,6 +1338,74 @@ async fn members_paginate_by_email(store: &dyn Store) {
         .map(|l| format!("{l}@x.io"))
         .collect();
     assert_eq!(seen, expected);
+
+    // The order follows an email change, and a member who joins later sorts in place
+    // (memberships keep their own copy of the sort key).
+    let g = store
+        .account_by_login("g@x.io")
+        .await
+        .unwrap()
+        .unwrap()
+        .account;
+    store
+        .update_account(
+            &g.id,
+            &AccountPatch {
+                email: Some(Email::parse("0@x.io").unwrap()),
+                ..AccountPatch::default()
+            },
+            None,
+            at(1),
+            &event(actions::ACCOUNT_UPDATE, Some(&acme.id), at(1)),
+        )
+        .await
+        .unwrap();
+    let outsider = store
+        .account_by_login("outsider@x.io")
+        .await
+        .unwrap()
+        .unwrap()
+        .account;
+    store
+        .put_membership(
+            &acme.id,
+            &outsider.id,
+            &RoleName::parse("user").unwrap(),
+            at(2),
+            &event("membership.put", Some(&acme.id), at(2)),
+        )
+        .await
+        .unwrap();
+    let first = store
+        .list_members(&acme.id, &MemberFilter::default(), &page(50, None))
+        .await
+        .unwrap();
+    let emails: Vec<String> = first
+        .items
+        .iter()
+        .map(|m| m.account.email.normalized())
+        .collect();
+    assert_eq!(
+        emails,
+        ["0", "a", "b", "c", "d", "e", "f", "outsider"]
+            .iter()
+            .map(|l| format!("{l}@x.io"))
+            .collect::<Vec<_>>()
+    );
+    let after_d = store
+        .list_members(
+            &acme.id,
+            &MemberFilter::default(),
+            &page(2, Some("d@x.io".to_owned())),
+        )
+        .await
+        .unwrap();
+    let emails: Vec<String> = after_d
+        .items
+        .iter()
+        .map(|m| m.account.email.normalized())
+        .collect();
+    assert_eq!(emails, ["e@x.io", "f@x.io"]);
 }
 
 async fn member_filters(store: &dyn Store) {
