@@ -32,6 +32,10 @@ use serde_json::json;
 use sqlx::Connection as _;
 use time::{Duration, OffsetDateTime};
 
+// Multi-factor authentication cases live beside this file.
+#[path = "conformance/mfa.rs"]
+mod mfa;
+
 // ---- harness -------------------------------------------------------------------------
 
 /// The PostgreSQL server to test against, if any (loud skip, or failure under
@@ -431,7 +435,9 @@ async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
             settings: serde_json::Map::new(),
         }),
         password_policy: Some(PasswordPolicy::new(16, 256).unwrap()),
+        require_mfa: Some(true),
     };
+    assert!(!acme.require_mfa, "new tenants do not require MFA");
     let updated = store
         .update_tenant(
             &acme.id,
@@ -442,6 +448,7 @@ async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
         .unwrap();
     assert_eq!(updated.title, "Acme Corporation");
     assert_eq!(updated.password_policy.min_length, 16);
+    assert!(updated.require_mfa);
     assert_eq!(updated.created_at, acme.created_at);
     assert_eq!(
         store.tenant_by_id(&acme.id).await.unwrap(),

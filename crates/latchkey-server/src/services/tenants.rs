@@ -120,6 +120,7 @@ impl Services {
             title,
             metadata,
             password_policy,
+            require_mfa: None,
         };
         Ok(self.store.update_tenant(&tenant.id, &patch, &event).await?)
     }
