@@ -92,7 +92,12 @@ impl Server {
             })?;
         let hasher = password::PasswordHasher::new(&config.hashing)?;
         let services = Arc::new(Services {
-            keys: keys::KeyService::new(Arc::clone(&store), sealer, Arc::clone(&clock)),
+            keys: keys::KeyService::new(
+                Arc::clone(&store),
+                Arc::clone(&sealer),
+                Arc::clone(&clock),
+            ),
+            sealer,
             store,
             hasher,
             clock,

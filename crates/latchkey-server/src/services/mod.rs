@@ -9,6 +9,7 @@ pub mod authorize;
 mod caller;
 mod error;
 pub mod members;
+mod mfa;
 mod oauth;
 mod tenants;
 
@@ -18,6 +19,7 @@ pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
 pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
 pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 
@@ -29,6 +31,7 @@ use latchkey_core::{
 };
 use latchkey_store::Store;
 
+use crate::crypto::Sealer;
 use crate::keys::KeyService;
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
@@ -38,6 +41,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub keys: KeyService,
+    /// Seals secrets kept at rest (TOTP secrets).
+    pub sealer: Arc<Sealer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub lockout: LockoutPolicy,
