@@ -918,3 +918,23 @@ fn enrols_confirms_and_signs_in_with_a_second_factor() {
     assert_eq!(ok_json(config, &["mfa", "status"], None)["totp"], "none");
     login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
 }
+
+/// Ids are base64url, so about one in 64 starts with `-`: such an id is an argument, not
+/// an unknown flag.
+#[test]
+fn ids_may_start_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["users", "get", "-QqNS08QbPHPhGI7XZ9fwQ"][..],
+        &[
+            "sessions",
+            "revoke",
+            "-QqNS08QbPHPhGI7XZ9fwQ",
+            "-d1Mxg2zyqklZl0u2n2E",
+        ],
+        &["mfa", "reset", "-QqNS08QbPHPhGI7XZ9fwQ"],
+    ] {
+        let err = fails(dir.path(), args, None);
+        assert!(err.contains("not logged in"), "{args:?}: {err}");
+    }
+}

@@ -28,7 +28,8 @@ pub enum MfaCommand {
     },
     /// Remove a member's authenticator (administrators; e.g. a lost phone).
     Reset {
-        /// The member's account id.
+        /// The member's account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         user_id: String,
         #[arg(long)]
         tenant: Option<String>,
