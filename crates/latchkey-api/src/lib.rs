@@ -24,6 +24,10 @@ wire! {
         /// Email address or username.
         pub login: String,
         pub password: String,
+        /// The current code of the account's authenticator app, or one of its recovery
+        /// codes; needed when the account has multi-factor authentication.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub totp: Option<String>,
     }
 
     /// `POST /api/v1/tenants/{tenant}/token/refresh`.
@@ -91,6 +95,9 @@ wire! {
         pub title: String,
         pub metadata: TenantMetadataView,
         pub password_policy: PasswordPolicyView,
+        /// Members must sign in with a second factor (see `docs/mfa.md`).
+        #[serde(default)]
+        pub require_mfa: bool,
         #[serde(with = "time::serde::rfc3339")]
         pub created_at: OffsetDateTime,
     }
@@ -137,6 +144,9 @@ wire! {
         pub metadata: Option<TenantMetadataView>,
         #[serde(default)]
         pub password_policy: Option<PasswordPolicyView>,
+        /// Require every member to sign in with a second factor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub require_mfa: Option<bool>,
     }
 
     /// `POST /api/v1/tenants/{tenant}/users`.
@@ -333,6 +343,45 @@ wire! {
         pub client_secret: Option<String>,
     }
 
+    /// `POST /api/v1/me/mfa/totp`: a new authenticator, shown once. It becomes active
+    /// when confirmed with a first code.
+    pub struct TotpEnrolmentView {
+        /// The shared secret in base32, for typing into an authenticator app.
+        pub secret: String,
+        /// `otpauth://totp/…`, what authenticator apps import (also as the QR code).
+        pub otpauth_uri: String,
+        /// The otpauth URI as an SVG QR code, for people to scan.
+        pub qr_svg: String,
+        /// Ten single-use codes that stand in for a TOTP code when the device is lost.
+        /// Stored hashed: this is the only time they are shown.
+        pub recovery_codes: Vec<String>,
+    }
+
+    /// `POST /api/v1/me/mfa/totp/confirm`.
+    #[serde(deny_unknown_fields)]
+    pub struct ConfirmTotpRequest {
+        /// The authenticator's current six-digit code.
+        pub code: String,
+    }
+
+    /// `DELETE /api/v1/me/mfa/totp`.
+    #[serde(deny_unknown_fields)]
+    pub struct DisableTotpRequest {
+        pub password: String,
+        /// A current TOTP code or a recovery code.
+        pub code: String,
+    }
+
+    /// `GET /api/v1/me/mfa`.
+    pub struct MfaStatusView {
+        /// `none`, `pending` (enrolled, not confirmed) or `active`.
+        pub totp: String,
+        /// Recovery codes not used yet (0 unless active or pending).
+        pub recovery_codes_remaining: usize,
+        /// The tenant of the token requires multi-factor authentication.
+        pub required_by_tenant: bool,
+    }
+
     /// One policy rule a refused password broke.
     pub struct Violation {
         pub rule: String,
@@ -434,6 +483,12 @@ pub mod codes {
     pub const VALIDATION_FAILED: &str = "validation_failed";
     pub const WEAK_PASSWORD: &str = "weak_password";
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    /// The password was right; the account needs a TOTP or recovery code as well.
+    pub const MFA_REQUIRED: &str = "mfa_required";
+    /// The TOTP or recovery code was wrong, or already used.
+    pub const INVALID_TOTP: &str = "invalid_totp";
+    /// The password was right, but the tenant requires MFA and the account has none.
+    pub const MFA_ENROLLMENT_REQUIRED: &str = "mfa_enrollment_required";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     pub const INVALID_TOKEN: &str = "invalid_token";
     pub const INVALID_CLIENT: &str = "invalid_client";

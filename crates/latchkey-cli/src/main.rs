@@ -14,6 +14,7 @@ use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
 use commands::auth::LoginArgs;
 use commands::keys::KeysCommand;
+use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
 use commands::tenants::TenantsCommand;
 use commands::users::UsersCommand;
@@ -60,6 +61,9 @@ enum Command {
     /// Manage a tenant's applications (OAuth clients).
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Multi-factor authentication (TOTP) of the signed-in account; `reset` for admins.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
 }
 
 #[tokio::main]
@@ -107,6 +111,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Apps(command) => {
             with_session(json, async |ctx| commands::apps::run(ctx, command).await).await
+        }
+        Command::Mfa(command) => {
+            with_session(json, async |ctx| commands::mfa::run(ctx, command).await).await
         }
     }
 }

@@ -908,3 +908,109 @@ fn users_import_sends_batches_and_resumes_with_skip() {
     let summary = ok(config, &["users", "import", path, "--skip", "7"], None);
     assert_eq!(summary, "Imported 0 users.\n");
 }
+
+/// The TOTP code of `secret` (base32) for the time step `offset_steps` away from now.
+fn totp_code(secret: &str, offset_steps: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now.saturating_add_signed(offset_steps * 30))
+}
+
+#[test]
+fn enrols_confirms_and_signs_in_with_a_second_factor() {
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    assert_eq!(ok_json(config, &["mfa", "status"], None)["totp"], "none");
+
+    let enrolment = ok_json(config, &["mfa", "enroll"], None);
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    assert!(
+        enrolment["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("secret={secret}&"))
+    );
+    let recovery: Vec<String> = enrolment["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(ok_json(config, &["mfa", "status"], None)["totp"], "pending");
+
+    let said = ok(config, &["mfa", "confirm", &totp_code(&secret, 0)], None);
+    assert!(said.contains("active"), "{said}");
+    let status = ok_json(config, &["mfa", "status"], None);
+    assert_eq!(status["totp"], "active");
+    assert_eq!(status["recovery_codes_remaining"], 10);
+
+    // Without a code on stdin, the prompt gets nothing and the login fails.
+    let login_args = [
+        "login",
+        "--server",
+        &server.url,
+        "--user",
+        ADMIN_EMAIL,
+        "--password-stdin",
+    ];
+    let refused = latchkey(config, &login_args, Some(&format!("{ADMIN_PASSWORD}\n")));
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("One-time code"), "{stderr}");
+    assert!(stderr.contains("no one-time code on stdin"), "{stderr}");
+
+    // Asked for the code, it reads the next line of stdin. The next step's code is
+    // inside the window and later than the confirming one (which is spent).
+    let next_code = totp_code(&secret, 1);
+    let said = ok(
+        config,
+        &login_args,
+        Some(&format!("{ADMIN_PASSWORD}\n{next_code}\n")),
+    );
+    assert!(said.contains(ADMIN_EMAIL), "{said}");
+    // A recovery code passed as --totp.
+    let mut with_flag = login_args.to_vec();
+    with_flag.extend(["--totp", &recovery[0]]);
+    ok(config, &with_flag, Some(&format!("{ADMIN_PASSWORD}\n")));
+    assert_eq!(
+        ok_json(config, &["mfa", "status"], None)["recovery_codes_remaining"],
+        9
+    );
+
+    ok(
+        config,
+        &["mfa", "disable", "--password-stdin", "--code", &recovery[1]],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    );
+    assert_eq!(ok_json(config, &["mfa", "status"], None)["totp"], "none");
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+}
+
+/// Ids are base64url, so about one in 64 starts with `-`: such an id is an argument, not
+/// an unknown flag.
+#[test]
+fn ids_may_start_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["users", "get", "-QqNS08QbPHPhGI7XZ9fwQ"][..],
+        &[
+            "sessions",
+            "revoke",
+            "-QqNS08QbPHPhGI7XZ9fwQ",
+            "-d1Mxg2zyqklZl0u2n2E",
+        ],
+        &["mfa", "reset", "-QqNS08QbPHPhGI7XZ9fwQ"],
+    ] {
+        let err = fails(dir.path(), args, None);
+        assert!(err.contains("not logged in"), "{args:?}: {err}");
+    }
+}

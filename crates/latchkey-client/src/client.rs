@@ -100,10 +100,25 @@ impl Client {
         login: &str,
         password: &str,
     ) -> Result<SignedIn, Error> {
+        self.sign_in_with_totp(tenant, login, password, None).await
+    }
+
+    /// [`Client::sign_in`] with a second factor: the current code of the account's
+    /// authenticator app, or one of its recovery codes. Without one, an account with
+    /// multi-factor authentication gets an error whose [`Error::code`] is `mfa_required`
+    /// (`invalid_totp` for a wrong or reused code).
+    pub async fn sign_in_with_totp(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> Result<SignedIn, Error> {
         let url = self.endpoint(&["tenants", tenant, "sign-in"])?;
         let body = SignInRequest {
             login: login.to_owned(),
             password: password.to_owned(),
+            totp: totp.map(str::to_owned),
         };
         let resp = self.send(Method::POST, url, Some(&body), None).await?;
         let tokens: TokenResponse = decode(resp, "TokenResponse").await?;

@@ -1,10 +1,11 @@
 //! One typed method per endpoint of the native API.
 
 use latchkey_api::{
-    AccountView, ApplicationView, AuditEventView, ChangePasswordRequest, CreateApplicationRequest,
-    CreateTenantRequest, CreateUserRequest, ListUsersQuery, MeView, Page, PageQuery,
-    RotateKeyRequest, SessionView, SetPasswordRequest, SigningKeyView, TenantView,
-    UpdateTenantRequest, UpdateUserRequest,
+    AccountView, ApplicationView, AuditEventView, ChangePasswordRequest, ConfirmTotpRequest,
+    CreateApplicationRequest, CreateTenantRequest, CreateUserRequest, DisableTotpRequest,
+    ListUsersQuery, MeView, MfaStatusView, Page, PageQuery, RotateKeyRequest, SessionView,
+    SetPasswordRequest, SigningKeyView, TenantView, TotpEnrolmentView, UpdateTenantRequest,
+    UpdateUserRequest,
 };
 use reqwest::{Method, StatusCode, Url};
 
@@ -31,6 +32,52 @@ impl Client {
             new_password: new_password.to_owned(),
         };
         self.send_bearer(Method::PUT, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/me/mfa`: the caller's multi-factor status.
+    pub async fn mfa_status(&self) -> Result<MfaStatusView, Error> {
+        let url = self.endpoint(&["me", "mfa"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "MfaStatusView").await
+    }
+
+    /// `POST /api/v1/me/mfa/totp`: starts enrolling an authenticator app. The answer holds
+    /// the secret and the recovery codes, shown only this once (its `Debug` prints them:
+    /// do not log it). Confirm with [`Client::confirm_totp`].
+    pub async fn enrol_totp(&self) -> Result<TotpEnrolmentView, Error> {
+        let url = self.endpoint(&["me", "mfa", "totp"])?;
+        let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
+        decode(resp, "TotpEnrolmentView").await
+    }
+
+    /// `POST /api/v1/me/mfa/totp/confirm`: activates the pending authenticator.
+    pub async fn confirm_totp(&self, code: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["me", "mfa", "totp", "confirm"])?;
+        let body = ConfirmTotpRequest {
+            code: code.to_owned(),
+        };
+        self.send_bearer(Method::POST, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/me/mfa/totp`: turns the authenticator off; `code` is a current
+    /// TOTP code or a recovery code.
+    pub async fn disable_totp(&self, password: &str, code: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["me", "mfa", "totp"])?;
+        let body = DisableTotpRequest {
+            password: password.to_owned(),
+            code: code.to_owned(),
+        };
+        self.send_bearer(Method::DELETE, url, Some(&body)).await?;
+        Ok(())
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}/users/{id}/mfa`: an administrator removes a
+    /// member's authenticator.
+    pub async fn reset_user_mfa(&self, tenant: &str, id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id, "mfa"])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
         Ok(())
     }
 

@@ -51,6 +51,11 @@ pub mod actions {
     pub const APPLICATION_DELETE: &str = "application.delete";
     pub const APPLICATION_ROTATE_SECRET: &str = "application.rotate_secret";
     pub const TOKEN_GRANT: &str = "token.grant";
+    pub const MFA_ENROL: &str = "mfa.enrol";
+    pub const MFA_CONFIRM: &str = "mfa.confirm";
+    pub const MFA_DISABLE: &str = "mfa.disable";
+    pub const MFA_RESET: &str = "mfa.reset";
+    pub const MFA_RECOVERY_CODE_USE: &str = "mfa.recovery_code_use";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod session;
 pub mod tenant;
 pub mod token;
+pub mod totp;
 
 pub use account::{Account, AccountPatch, NewAccount, NewImportedAccount};
 pub use application::{Application, ClientId, GrantType};

@@ -30,6 +30,9 @@ pub struct Tenant {
     pub title: String,
     pub metadata: TenantMetadata,
     pub password_policy: PasswordPolicy,
+    /// Members must sign in with a second factor; those without one are refused until
+    /// they enrol (see `docs/mfa.md`).
+    pub require_mfa: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -47,6 +50,7 @@ pub struct TenantPatch {
     pub title: Option<String>,
     pub metadata: Option<TenantMetadata>,
     pub password_policy: Option<PasswordPolicy>,
+    pub require_mfa: Option<bool>,
 }
 
 /// Titles are shown to people; keep them short and printable.

@@ -95,10 +95,11 @@ impl Server {
         let services = Arc::new(Services {
             keys: keys::KeyService::new(
                 Arc::clone(&store),
-                sealer,
+                Arc::clone(&sealer),
                 Arc::clone(&clock),
                 config.signing_algorithm,
             ),
+            sealer,
             store,
             hasher,
             clock,

@@ -16,9 +16,9 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, AuthorizationCode, MemberFilter, MemberRecord, MembershipRemoval,
-    PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord, SigningKeyStatus,
-    StoredSigningKey,
+    AccountCredentials, AccountMfa, AuthorizationCode, MemberFilter, MemberRecord,
+    MembershipRemoval, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
+    SigningKeyStatus, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -328,6 +328,53 @@ pub trait Store: Send + Sync + 'static {
     /// are not locked and saw no failure since `throttles_idle_since` (failures decay);
     /// retired signing keys. Idempotent, so several nodes may run it.
     async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport>;
+
+    // ---- multi-factor authentication ------------------------------------------------
+
+    /// The account's authenticator, pending or active, with its unspent recovery codes.
+    async fn account_mfa(&self, account: &AccountId) -> StoreResult<Option<AccountMfa>>;
+    /// Stores a new, unconfirmed authenticator with the hashes of its recovery codes,
+    /// replacing an unconfirmed one. `Conflict(Other)` when the account already has an
+    /// active authenticator, `NotFound` when the account does not exist.
+    async fn begin_mfa_enrolment(
+        &self,
+        account: &AccountId,
+        sealed_secret: &[u8],
+        recovery_code_hashes: &[String],
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Activates the pending authenticator and records `step`, the time step of the
+    /// confirming code, as used. False, nothing written, when none is pending.
+    async fn confirm_mfa_enrolment(
+        &self,
+        account: &AccountId,
+        step: i64,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Accepts a code of time `step` for the account's active authenticator: true only
+    /// when `step` is later than the last accepted one. One conditional UPDATE, so a
+    /// code is accepted at most once even when nodes race with it.
+    async fn accept_totp_step(&self, account: &AccountId, step: i64) -> StoreResult<bool>;
+    /// Spends the recovery code hashed as `code_hash`: true the first time, false when
+    /// it is unknown or spent (nothing written then).
+    async fn use_recovery_code(
+        &self,
+        account: &AccountId,
+        code_hash: &str,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Removes the account's authenticator and recovery codes (disabling, or an
+    /// administrator's reset) and clears the brute-force record `clear_throttle`. False,
+    /// nothing written, when there was none.
+    async fn remove_mfa(
+        &self,
+        account: &AccountId,
+        clear_throttle: Option<&str>,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
 
     // ---- audit -----------------------------------------------------------------------
 

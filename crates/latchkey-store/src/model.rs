@@ -164,3 +164,37 @@ pub enum Redemption {
     /// The code was used before: the session it issued is now revoked (RFC 6749 §4.1.2).
     AlreadyUsed,
 }
+
+/// An account's authenticator (TOTP) as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountMfa {
+    pub account_id: latchkey_core::AccountId,
+    /// Nonce and ciphertext of the TOTP secret, opaque to the store.
+    pub sealed_secret: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    /// `None` while the enrolment waits for its first valid code.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// The last time step a code was accepted for; later codes must be of a later step.
+    pub last_step: Option<i64>,
+    /// Hashes of the recovery codes not spent yet.
+    pub unused_recovery_codes: Vec<String>,
+}
+
+impl AccountMfa {
+    /// Confirmed, so sign-in asks for a code.
+    pub fn is_active(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+}
+
+impl std::fmt::Debug for AccountMfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountMfa")
+            .field("account_id", &self.account_id)
+            .field("created_at", &self.created_at)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .field("unused_recovery_codes", &self.unused_recovery_codes.len())
+            .finish_non_exhaustive()
+    }
+}

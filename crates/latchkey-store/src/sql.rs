@@ -114,7 +114,7 @@ macro_rules! impl_store {
         const _: () = {
             use $crate::sql::rows::{self, Columns as _, millis, stored, to_json};
             use $crate::{
-                AccountCredentials, AuthorizationCode, MemberFilter, Redemption, MemberRecord, MembershipRemoval, PurgeCutoffs,
+                AccountCredentials, AccountMfa, AuthorizationCode, MemberFilter, Redemption, MemberRecord, MembershipRemoval, PurgeCutoffs,
                 PurgeReport, RotationOutcome, SignInRecord, Store, StoreError, StoreResult,
                 StoredSigningKey,
             };
@@ -356,6 +356,7 @@ macro_rules! impl_store {
                         title: tenant.title.clone(),
                         metadata: tenant.metadata.clone(),
                         password_policy: tenant.password_policy.clone(),
+                        require_mfa: false,
                         created_at: stored(now),
                     })
                 }
@@ -413,12 +414,13 @@ macro_rules! impl_store {
                     .ok_or(StoreError::NotFound)?;
                     let tenant = rows::apply_tenant_patch(rows::tenant(&row)?, patch);
                     sqlx::query(
-                        "UPDATE tenants SET title = $1, metadata = $2, password_policy = $3 \
-                         WHERE id = $4",
+                        "UPDATE tenants SET title = $1, metadata = $2, password_policy = $3, \
+                         require_mfa = $4 WHERE id = $5",
                     )
                     .bind(tenant.title.as_str())
                     .bind(to_json(&tenant.metadata)?)
                     .bind(to_json(&tenant.password_policy)?)
+                    .bind(tenant.require_mfa)
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?;
@@ -1615,6 +1617,184 @@ macro_rules! impl_store {
                     tx.commit().await?;
                     lane.durable().await?;
                     Ok(())
+                }
+
+                // ---- multi-factor authentication -------------------------------------
+
+                async fn account_mfa(&self, account: &AccountId) -> StoreResult<Option<AccountMfa>> {
+                    let Some(row) = sqlx::query("SELECT * FROM account_mfa WHERE account_id = $1")
+                        .bind(account.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let codes = sqlx::query(
+                        "SELECT code_hash FROM mfa_recovery_codes \
+                         WHERE account_id = $1 AND used_at IS NULL ORDER BY code_hash",
+                    )
+                    .bind(account.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(|r| r.text("code_hash"))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                    rows::account_mfa(&row, codes).map(Some)
+                }
+
+                async fn begin_mfa_enrolment(
+                    &self,
+                    account: &AccountId,
+                    sealed_secret: &[u8],
+                    recovery_code_hashes: &[String],
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    sqlx::query(concat!("SELECT id FROM accounts WHERE id = $1", $for_update))
+                        .bind(account.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    // A pending enrolment is replaced (its recovery codes cascade); an
+                    // active one must be disabled first.
+                    sqlx::query(
+                        "DELETE FROM account_mfa WHERE account_id = $1 AND confirmed_at IS NULL",
+                    )
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    let active = sqlx::query("SELECT account_id FROM account_mfa WHERE account_id = $1")
+                        .bind(account.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if active.is_some() {
+                        return Err(StoreError::Conflict(crate::ConflictOn::Other));
+                    }
+                    sqlx::query(
+                        "INSERT INTO account_mfa \
+                         (account_id, sealed_secret, created_at, confirmed_at, last_step) \
+                         VALUES ($1, $2, $3, NULL, NULL)",
+                    )
+                    .bind(account.as_str())
+                    .bind(sealed_secret)
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    for hash in recovery_code_hashes {
+                        sqlx::query(
+                            "INSERT INTO mfa_recovery_codes (account_id, code_hash, used_at) \
+                             VALUES ($1, $2, NULL)",
+                        )
+                        .bind(account.as_str())
+                        .bind(hash.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(())
+                }
+
+                async fn confirm_mfa_enrolment(
+                    &self,
+                    account: &AccountId,
+                    step: i64,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let confirmed = sqlx::query(
+                        "UPDATE account_mfa SET confirmed_at = $1, last_step = $2 \
+                         WHERE account_id = $3 AND confirmed_at IS NULL",
+                    )
+                    .bind(millis(now))
+                    .bind(step)
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if confirmed.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
+                }
+
+                async fn accept_totp_step(&self, account: &AccountId, step: i64) -> StoreResult<bool> {
+                    // One statement: the row lock (PostgreSQL) or the single writer
+                    // (SQLite) makes the comparison and the write indivisible, so of two
+                    // nodes accepting the same code only one updates the row. The answer
+                    // waits for the commit: an accepted step is durably spent.
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let accepted = sqlx::query(
+                        "UPDATE account_mfa SET last_step = $1 \
+                         WHERE account_id = $2 AND confirmed_at IS NOT NULL \
+                         AND (last_step IS NULL OR last_step < $1)",
+                    )
+                    .bind(step)
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    lane.durable().await?;
+                    Ok(accepted.rows_affected() == 1)
+                }
+
+                async fn use_recovery_code(
+                    &self,
+                    account: &AccountId,
+                    code_hash: &str,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let spent = sqlx::query(
+                        "UPDATE mfa_recovery_codes SET used_at = $1 \
+                         WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL",
+                    )
+                    .bind(millis(now))
+                    .bind(account.as_str())
+                    .bind(code_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                    if spent.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
+                }
+
+                async fn remove_mfa(
+                    &self,
+                    account: &AccountId,
+                    clear_throttle: Option<&str>,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    // Recovery codes cascade.
+                    let removed = sqlx::query("DELETE FROM account_mfa WHERE account_id = $1")
+                        .bind(account.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if removed.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    if let Some(key) = clear_throttle {
+                        sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
                 }
 
                 // ---- audit ---------------------------------------------------------

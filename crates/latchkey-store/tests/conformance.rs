@@ -38,6 +38,9 @@ use import::{
     import_conflicts_name_the_account_and_write_nothing,
     import_creates_accounts_with_memberships_and_one_event,
 };
+// Multi-factor authentication cases live beside this file.
+#[path = "conformance/mfa.rs"]
+mod mfa;
 
 // ---- harness -------------------------------------------------------------------------
 
@@ -446,7 +449,9 @@ async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
             settings: serde_json::Map::new(),
         }),
         password_policy: Some(PasswordPolicy::new(16, 256).unwrap()),
+        require_mfa: Some(true),
     };
+    assert!(!acme.require_mfa, "new tenants do not require MFA");
     let updated = store
         .update_tenant(
             &acme.id,
@@ -457,6 +462,7 @@ async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
         .unwrap();
     assert_eq!(updated.title, "Acme Corporation");
     assert_eq!(updated.password_policy.min_length, 16);
+    assert!(updated.require_mfa);
     assert_eq!(updated.created_at, acme.created_at);
     assert_eq!(
         store.tenant_by_id(&acme.id).await.unwrap(),

@@ -4,7 +4,9 @@ use anyhow::bail;
 use latchkey_client::Client;
 use serde_json::json;
 
-use super::{Ctx, read_password_stdin};
+use latchkey_api::codes;
+
+use super::{Ctx, read_line_stdin, read_password_stdin};
 use crate::output;
 use crate::session_file::{self, StoredSession};
 
@@ -22,6 +24,10 @@ pub struct LoginArgs {
     /// Read the password from the first line of stdin (the only way to pass it).
     #[arg(long)]
     pub password_stdin: bool,
+    /// The current code of your authenticator app (or a recovery code). Without it, an
+    /// account with MFA is asked for one, read from the next line of stdin.
+    #[arg(long, value_name = "CODE")]
+    pub totp: Option<String>,
 }
 
 pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
@@ -37,7 +43,20 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
     // Held until the new session is stored, so that a command still running on the old
     // session cannot write that back over it.
     let lock = session_file::lock(&path).await?;
-    let signed_in = client.sign_in(&args.tenant, &args.user, &password).await?;
+    let first = client
+        .sign_in_with_totp(&args.tenant, &args.user, &password, args.totp.as_deref())
+        .await;
+    let signed_in = match first {
+        Err(err) if err.code() == Some(codes::MFA_REQUIRED) && args.totp.is_none() => {
+            // The password was right; the account wants its second factor.
+            output::stderr("One-time code (authenticator app or recovery code):");
+            let code = read_line_stdin("the one-time code")?;
+            client
+                .sign_in_with_totp(&args.tenant, &args.user, &password, Some(&code))
+                .await?
+        }
+        other => other?,
+    };
     let Some(session) = client.session().await else {
         bail!("the sign-in returned no session");
     };

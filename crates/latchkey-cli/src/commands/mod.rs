@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod import;
 pub mod keys;
+pub mod mfa;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
@@ -145,19 +146,24 @@ pub fn print_next_hint(ctx: &Ctx, next: Option<&str>) -> anyhow::Result<()> {
 
 /// One line of stdin without its line ending: how passwords come in.
 pub fn read_password_stdin() -> anyhow::Result<String> {
+    read_line_stdin("the password")
+}
+
+/// The next line of stdin without its line ending; `what` names it in errors.
+pub fn read_line_stdin(what: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("reading the password from stdin")?;
-    let password = line
+        .with_context(|| format!("reading {what} from stdin"))?;
+    let value = line
         .strip_suffix('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .unwrap_or(&line);
-    if password.is_empty() {
-        bail!("no password on stdin");
+    if value.is_empty() {
+        bail!("no {} on stdin", what.trim_start_matches("the "));
     }
-    Ok(password.to_owned())
+    Ok(value.to_owned())
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or a full RFC 3339 instant, as RFC 3339.

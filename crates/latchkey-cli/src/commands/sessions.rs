@@ -9,13 +9,19 @@ use crate::output::{self, Table};
 pub enum SessionsCommand {
     /// List a user's active sessions.
     List {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         user_id: String,
         #[arg(long)]
         tenant: Option<String>,
     },
     /// Revoke one of a user's sessions.
     Revoke {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         user_id: String,
+        /// Session id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         session_id: String,
         #[arg(long)]
         tenant: Option<String>,

@@ -20,11 +20,15 @@ pub enum TenantsCommand {
     },
     /// Show a tenant.
     Get { domain: String },
-    /// Change a tenant's title.
+    /// Change a tenant's title, or whether its members must use MFA.
     Update {
         domain: String,
         #[arg(long)]
-        title: String,
+        title: Option<String>,
+        /// Require (`true`) or stop requiring (`false`) multi-factor authentication for
+        /// every member's sign-in.
+        #[arg(long, value_name = "BOOL")]
+        require_mfa: Option<bool>,
     },
     /// Delete a tenant.
     Delete { domain: String },
@@ -68,11 +72,19 @@ pub async fn run(ctx: &Ctx, command: TenantsCommand) -> anyhow::Result<()> {
             show(ctx, &client.create_tenant(&request).await?)
         }
         TenantsCommand::Get { domain } => show(ctx, &client.get_tenant(&domain).await?),
-        TenantsCommand::Update { domain, title } => {
+        TenantsCommand::Update {
+            domain,
+            title,
+            require_mfa,
+        } => {
+            if title.is_none() && require_mfa.is_none() {
+                anyhow::bail!("nothing to change: pass --title or --require-mfa");
+            }
             let request = UpdateTenantRequest {
-                title: Some(title),
+                title,
                 metadata: None,
                 password_policy: None,
+                require_mfa,
             };
             show(ctx, &client.update_tenant(&domain, &request).await?)
         }
@@ -99,6 +111,7 @@ fn show(ctx: &Ctx, tenant: &TenantView) -> anyhow::Result<()> {
         ("created", output::time(tenant.created_at)),
         ("tier", output::opt(tenant.metadata.tier.as_deref())),
         ("modules", tenant.metadata.modules.join(", ")),
+        ("requires MFA", output::yes_no(tenant.require_mfa)),
         (
             "password length",
             format!("{}-{}", policy.min_length, policy.max_length),

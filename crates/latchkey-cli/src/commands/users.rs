@@ -27,6 +27,8 @@ pub enum UsersCommand {
     },
     /// Show a user.
     Get {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         tenant: Option<String>,
@@ -50,6 +52,8 @@ pub enum UsersCommand {
     },
     /// Change a user's fields, role or status.
     Update {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         email: Option<String>,
@@ -73,6 +77,8 @@ pub enum UsersCommand {
     },
     /// Delete a user.
     Delete {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         tenant: Option<String>,
@@ -95,6 +101,8 @@ pub enum UsersCommand {
     },
     /// Set a user's password, read from the first line of stdin.
     SetPassword {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Read the password from stdin (the only way to pass it).
         #[arg(long)]

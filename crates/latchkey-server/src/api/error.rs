@@ -80,6 +80,17 @@ impl From<ServiceError> for ApiError {
                 codes::INVALID_CREDENTIALS,
                 message,
             ),
+            ServiceError::MfaRequired => {
+                Self::new(StatusCode::UNAUTHORIZED, codes::MFA_REQUIRED, message)
+            }
+            ServiceError::InvalidTotp => {
+                Self::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOTP, message)
+            }
+            ServiceError::MfaEnrollmentRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                codes::MFA_ENROLLMENT_REQUIRED,
+                message,
+            ),
             ServiceError::TooManyAttempts {
                 retry_after_seconds,
             } => {

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 mod import;
 mod me;
+mod mfa;
 mod openapi;
 mod ops;
 pub mod session;
@@ -39,6 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/sign-out", post(session::sign_out))
         .route("/me", get(me::me))
         .route("/me/password", put(me::change_password))
+        .route("/me/mfa", get(mfa::status))
+        .route("/me/mfa/totp", post(mfa::enrol).delete(mfa::disable))
+        .route("/me/mfa/totp/confirm", post(mfa::confirm))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route(
             "/tenants/{tenant}",
@@ -74,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/users/{id}/password",
             put(users::set_password),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/mfa",
+            axum::routing::delete(mfa::reset),
         )
         .route(
             "/tenants/{tenant}/users/{id}/sessions",

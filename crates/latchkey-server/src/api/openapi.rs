@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, ops, session, tenants, users};
+use super::{applications, import, me, mfa, ops, session, tenants, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,6 +12,7 @@ use super::{applications, import, me, ops, session, tenants, users};
     paths(
         session::sign_in, session::refresh, session::sign_out,
         me::me, me::change_password,
+        mfa::status, mfa::enrol, mfa::confirm, mfa::disable, mfa::reset,
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
         tenants::rotate_keys, tenants::audit, tenants::jwks,
         users::list, users::create, users::get, users::update, users::delete,

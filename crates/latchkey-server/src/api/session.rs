@@ -35,7 +35,8 @@ pub fn token_response(tokens: IssuedTokens) -> TokenResponse {
     request_body = SignInRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Wrong login or password (the same answer for unknown accounts)", body = Problem),
+        (status = 401, description = "Wrong login or password (`invalid_credentials`, the same answer for unknown accounts); with the right password, `mfa_required` when the account needs a TOTP code and none was sent, `invalid_totp` when the code is wrong or was used before", body = Problem),
+        (status = 403, description = "`mfa_enrollment_required`: the password was right, the tenant requires MFA and the account has none", body = Problem),
         (status = 404, description = "No such tenant", body = Problem),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem),
     )
@@ -51,6 +52,7 @@ pub async fn sign_in(
             tenant_domain: &tenant,
             login: &request.login,
             password: request.password,
+            totp: request.totp,
             user_agent: client.user_agent,
             ip_address: client.ip_address,
             client: ClientContext::plain(NATIVE_CLIENT_ID),

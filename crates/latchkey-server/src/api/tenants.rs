@@ -100,6 +100,7 @@ pub async fn update(
             request.title,
             request.metadata.map(views::metadata_from_wire),
             request.password_policy.map(views::policy_from_wire),
+            request.require_mfa,
         )
         .await?;
     Ok(Json(views::tenant(tenant)))

@@ -37,6 +37,7 @@ pub fn tenant(tenant: Tenant) -> TenantView {
             min_length: tenant.password_policy.min_length,
             max_length: tenant.password_policy.max_length,
         },
+        require_mfa: tenant.require_mfa,
         created_at: tenant.created_at,
     }
 }

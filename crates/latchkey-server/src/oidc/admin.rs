@@ -64,8 +64,12 @@ impl From<ServiceError> for AdminError {
         let message = error.to_string();
         match error {
             ServiceError::InvalidToken => Self::unauthorized(message),
-            ServiceError::InvalidCredentials | ServiceError::InvalidClient => {
-                Self::unauthorized(message)
+            ServiceError::InvalidCredentials
+            | ServiceError::InvalidClient
+            | ServiceError::MfaRequired
+            | ServiceError::InvalidTotp => Self::unauthorized(message),
+            ServiceError::MfaEnrollmentRequired => {
+                Self::new(StatusCode::FORBIDDEN, "HTTP 403 Forbidden", message)
             }
             ServiceError::Forbidden(_) | ServiceError::UnauthorizedClient => {
                 Self::new(StatusCode::FORBIDDEN, "HTTP 403 Forbidden", message)

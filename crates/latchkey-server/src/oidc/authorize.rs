@@ -117,6 +117,7 @@ pub async fn submit(
             tenant_domain: &realm,
             login,
             password: password.to_owned(),
+            totp: form.get("totp").map(str::to_owned),
             user_agent: client_info.user_agent,
             ip_address: client_info.ip_address,
             client: ClientContext::of(&valid.application),
@@ -136,6 +137,13 @@ pub async fn submit(
         Err(ServiceError::InvalidCredentials) => "The email, username or password is incorrect.",
         Err(ServiceError::TooManyAttempts { .. }) => {
             "Too many failed attempts. Please wait and try again."
+        }
+        Err(ServiceError::MfaRequired) => {
+            "Enter the code from your authenticator app, or a recovery code."
+        }
+        Err(ServiceError::InvalidTotp) => "The one-time code is incorrect or was already used.",
+        Err(ServiceError::MfaEnrollmentRequired) => {
+            "This realm requires multi-factor authentication and your account has none yet. Please contact an administrator."
         }
         Err(error) => return service_failure(error),
     };
@@ -324,6 +332,8 @@ fn sign_in_page(
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required value=\"{hint}\" {}>\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required {}>\
+         <label for=\"totp\">One-time code (if you use an authenticator app)</label>\
+         <input id=\"totp\" name=\"totp\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
          <button type=\"submit\">Sign in</button></form>",
         autofocus.0,
         autofocus.1,

@@ -13,6 +13,10 @@ pub struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// Latchkey's finer reason, sent as `error_code` beside the OAuth `error`, for the
+    /// answers OAuth has no code for (`mfa_required`, `invalid_totp`,
+    /// `mfa_enrollment_required`).
+    code: Option<&'static str>,
     retry_after: Option<i64>,
 }
 
@@ -22,8 +26,14 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            code: None,
             retry_after: None,
         }
+    }
+
+    fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -59,6 +69,25 @@ impl From<ServiceError> for OAuthError {
                 "invalid_grant",
                 "Invalid user credentials",
             ),
+            // Keycloak answers a missing or wrong OTP of the direct grant like a wrong
+            // password (401 invalid_grant); `error_code` tells the cases apart.
+            ServiceError::MfaRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_grant",
+                "Invalid user credentials: a TOTP code is required (form field `totp`)",
+            )
+            .with_code(latchkey_api::codes::MFA_REQUIRED),
+            ServiceError::InvalidTotp => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_grant",
+                "Invalid user credentials: the TOTP code is wrong or was already used",
+            )
+            .with_code(latchkey_api::codes::INVALID_TOTP),
+            // Keycloak's phrase for a pending required action (such as configuring OTP).
+            ServiceError::MfaEnrollmentRequired => {
+                Self::invalid_grant("Account is not fully set up")
+                    .with_code(latchkey_api::codes::MFA_ENROLLMENT_REQUIRED)
+            }
             ServiceError::TooManyAttempts {
                 retry_after_seconds,
             } => {
@@ -117,11 +146,11 @@ impl From<ServiceError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"error": self.error, "error_description": self.description})),
-        )
-            .into_response();
+        let mut body = json!({"error": self.error, "error_description": self.description});
+        if let (Some(code), Some(map)) = (self.code, body.as_object_mut()) {
+            map.insert("error_code".into(), code.into());
+        }
+        let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(value) = self

@@ -46,6 +46,8 @@ pub async fn token(
                     tenant_domain: &realm,
                     login: form.require("username")?,
                     password: form.require("password")?.to_owned(),
+                    // Keycloak's direct-grant field for the OTP of accounts that have one.
+                    totp: form.get("totp").map(str::to_owned),
                     user_agent: client_info.user_agent,
                     ip_address: client_info.ip_address,
                     client: ClientContext::of(&client),

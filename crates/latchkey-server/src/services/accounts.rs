@@ -451,7 +451,7 @@ impl Services {
     /// a platform administrator's standing: a tenant administrator may act on them only
     /// for accounts that belong to their tenant alone and are not platform
     /// administrators. Platform administrators may act on anyone, anyone on themselves.
-    async fn require_authority_over(
+    pub(super) async fn require_authority_over(
         &self,
         caller: &Caller,
         member: &MemberRecord,
@@ -472,7 +472,11 @@ impl Services {
         Ok(())
     }
 
-    async fn find_member(&self, tenant: &Tenant, id: &str) -> Result<MemberRecord, ServiceError> {
+    pub(super) async fn find_member(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<MemberRecord, ServiceError> {
         if !latchkey_core::id::is_id_shaped(id) {
             return Err(ServiceError::NotFound("user"));
         }

@@ -34,6 +34,8 @@ pub struct SignIn<'a> {
     pub tenant_domain: &'a str,
     pub login: &'a str,
     pub password: String,
+    /// A TOTP or recovery code, for accounts with multi-factor authentication.
+    pub totp: Option<String>,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     /// The OAuth client on whose behalf the tokens are issued.
@@ -150,6 +152,16 @@ impl Services {
                     .await);
             }
         };
+        // Only now, with the password verified, may the answer reveal that a second factor
+        // is needed. A wrong code stays counted on the throttle reserved above.
+        if let Err(refused) = self
+            .check_second_factor(&tenant, &account, request.totp.as_deref())
+            .await
+        {
+            return Err(self
+                .second_factor_refused(&tenant, &account, refused, request.ip_address.as_deref())
+                .await);
+        }
         let rehash = if needs_rehash {
             Some(self.hasher.hash(request.password).await?)
         } else {
@@ -367,6 +379,37 @@ impl Services {
         self.metrics.sign_in(false);
         match self.store.append_audit(&event).await {
             Ok(()) => ServiceError::InvalidCredentials,
+            Err(error) => error.into(),
+        }
+    }
+
+    /// Records a sign-in refused at the second factor and returns its answer.
+    async fn second_factor_refused(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        refused: ServiceError,
+        ip_address: Option<&str>,
+    ) -> ServiceError {
+        self.metrics.sign_in(false);
+        if !matches!(
+            refused,
+            ServiceError::MfaRequired
+                | ServiceError::InvalidTotp
+                | ServiceError::MfaEnrollmentRequired
+        ) {
+            return refused;
+        }
+        let event = self.audit_event(
+            Some(&tenant.id),
+            Some(&account.id),
+            actions::SIGN_IN,
+            Some(account.id.to_string()),
+            AuditOutcome::Failure,
+            json!({"reason": super::mfa::refused_reason(&refused), "ip": ip_address}),
+        );
+        match self.store.append_audit(&event).await {
+            Ok(()) => refused,
             Err(error) => error.into(),
         }
     }

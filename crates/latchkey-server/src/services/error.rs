@@ -10,6 +10,16 @@ use crate::password::HashError;
 pub enum ServiceError {
     #[error("the login or password is incorrect")]
     InvalidCredentials,
+    #[error(
+        "the account uses multi-factor authentication: send the current code of its authenticator app, or a recovery code, as `totp`"
+    )]
+    MfaRequired,
+    #[error("the one-time code is wrong or was already used")]
+    InvalidTotp,
+    #[error(
+        "this tenant requires multi-factor authentication and the account has none; enrol before the requirement is switched on, or ask an administrator"
+    )]
+    MfaEnrollmentRequired,
     #[error("too many failed sign-in attempts; try again later")]
     TooManyAttempts { retry_after_seconds: i64 },
     #[error("the access token is missing, malformed, expired or revoked")]

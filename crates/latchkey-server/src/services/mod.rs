@@ -11,6 +11,7 @@ mod error;
 mod hot_rows;
 mod import;
 pub mod members;
+mod mfa;
 mod oauth;
 mod tenants;
 
@@ -22,6 +23,7 @@ pub use caller::Caller;
 pub use error::ServiceError;
 pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
+pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
 pub use oauth::{Introspection, ServiceToken};
 pub use tenants::TenantSpec;
 
@@ -33,6 +35,7 @@ use latchkey_core::{
 };
 use latchkey_store::Store;
 
+use crate::crypto::Sealer;
 use crate::keys::KeyService;
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
@@ -42,6 +45,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub keys: KeyService,
+    /// Seals secrets kept at rest (TOTP secrets).
+    pub sealer: Arc<Sealer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub lockout: LockoutPolicy,

@@ -102,6 +102,7 @@ impl Services {
         title: Option<String>,
         metadata: Option<TenantMetadata>,
         password_policy: Option<PasswordPolicy>,
+        require_mfa: Option<bool>,
     ) -> Result<Tenant, ServiceError> {
         let tenant = self.tenant_by_domain(domain).await?;
         caller.require(&tenant.id, permissions::TENANT_WRITE)?;
@@ -109,18 +110,29 @@ impl Services {
         if let Some(policy) = &password_policy {
             check_policy(policy)?;
         }
+        if require_mfa == Some(true) && !tenant.require_mfa {
+            // Whoever switches the requirement on must be able to sign in under it.
+            let own = self.store.account_mfa(&caller.account.id).await?;
+            if !own.is_some_and(|mfa| mfa.is_active()) {
+                return Err(ServiceError::Validation(
+                    "enrol multi-factor authentication for your own account before requiring it"
+                        .into(),
+                ));
+            }
+        }
         let event = self.audit_event(
             Some(&tenant.id),
             Some(&caller.account.id),
             actions::TENANT_UPDATE,
             Some(tenant.domain.to_string()),
             AuditOutcome::Success,
-            json!({"title": title, "metadata": metadata.is_some(), "password_policy": password_policy}),
+            json!({"title": title, "metadata": metadata.is_some(), "password_policy": password_policy, "require_mfa": require_mfa}),
         );
         let patch = TenantPatch {
             title,
             metadata,
             password_policy,
+            require_mfa,
         };
         let updated = self.store.update_tenant(&tenant.id, &patch, &event).await?;
         self.forget_tenant(&tenant.id);

@@ -5,6 +5,7 @@ mod applications;
 mod harness;
 mod import;
 mod keycloak_admin;
+mod mfa;
 mod oidc;
 mod signing_keys;
 
@@ -82,6 +83,10 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
         ("/api/v1/tenants/{tenant}/sign-out", &["post"]),
         ("/api/v1/me", &["get"]),
         ("/api/v1/me/password", &["put"]),
+        ("/api/v1/me/mfa", &["get"]),
+        ("/api/v1/me/mfa/totp", &["post", "delete"]),
+        ("/api/v1/me/mfa/totp/confirm", &["post"]),
+        ("/api/v1/tenants/{tenant}/users/{id}/mfa", &["delete"]),
         ("/api/v1/tenants", &["get", "post"]),
         ("/api/v1/tenants/{tenant}", &["get", "patch", "delete"]),
         ("/api/v1/tenants/{tenant}/keys/rotate", &["post"]),
@@ -119,7 +124,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 22);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 26);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

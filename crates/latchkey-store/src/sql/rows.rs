@@ -151,6 +151,9 @@ pub(crate) fn apply_tenant_patch(mut tenant: Tenant, patch: &TenantPatch) -> Ten
     if let Some(policy) = &patch.password_policy {
         tenant.password_policy = policy.clone();
     }
+    if let Some(require_mfa) = patch.require_mfa {
+        tenant.require_mfa = require_mfa;
+    }
     tenant
 }
 
@@ -182,6 +185,7 @@ pub(crate) fn tenant(row: &impl Columns) -> StoreResult<Tenant> {
         title: row.text("title")?,
         metadata: row.json("metadata")?,
         password_policy: row.json("password_policy")?,
+        require_mfa: row.flag("require_mfa")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -327,6 +331,20 @@ pub(crate) fn audit_event(row: &impl Columns) -> StoreResult<AuditEvent> {
             .ok_or_else(|| corrupt("outcome", format!("unexpected {outcome:?}")))?,
         detail: row.json("detail")?,
         at: row.time("at")?,
+    })
+}
+
+pub(crate) fn account_mfa(
+    row: &impl Columns,
+    unused_recovery_codes: Vec<String>,
+) -> StoreResult<crate::AccountMfa> {
+    Ok(crate::AccountMfa {
+        account_id: AccountId::from_string(row.text("account_id")?),
+        sealed_secret: row.bytes("sealed_secret")?,
+        created_at: row.time("created_at")?,
+        confirmed_at: row.opt_time("confirmed_at")?,
+        last_step: row.opt_int("last_step")?,
+        unused_recovery_codes,
     })
 }
 
