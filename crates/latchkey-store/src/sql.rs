@@ -1005,36 +1005,60 @@ macro_rules! impl_store {
                     filter: &MemberFilter,
                     page: &PageRequest,
                 ) -> StoreResult<Page<MemberRecord>> {
-                    // Two texts rather than `($7 IS NULL OR …)`: a bare range on the
-                    // (tenant_id, email_key) index lets a page deep in the list start
-                    // where it starts instead of skipping every row before it.
-                    let sql = if page.after.is_some() {
-                        concat!(
-                            "SELECT a.*, m.role AS member_role ",
-                            $crate::sql::member_filter!(),
-                            " AND m.email_key > $7 ORDER BY m.email_key LIMIT $8",
-                        )
-                    } else {
-                        concat!(
-                            "SELECT a.*, m.role AS member_role ",
-                            $crate::sql::member_filter!(),
-                            " AND $7 IS NULL ORDER BY m.email_key LIMIT $8",
-                        )
-                    };
-                    let members = sqlx::query(sql)
-                    .bind(tenant.as_str())
-                    .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
-                    .bind(filter.role.as_ref().map(RoleName::as_str))
-                    .bind(filter.inactive_since.map(millis))
-                    .bind(filter.search.as_ref().map(|t| rows::like_substring(&t.to_lowercase())))
-                    .bind(filter.login.as_ref().map(|l| l.to_lowercase()))
-                    .bind(page.after.as_deref())
-                    .bind(page.fetch_limit())
-                    .fetch_all(self.reader())
-                    .await?
-                    .iter()
-                    .map(rows::member)
-                    .collect::<StoreResult<Vec<_>>>()?;
+                    // Only the filters given become SQL, so the plan can walk the
+                    // (tenant_id, email_key) index in order and stop after one page. With
+                    // `($N IS NULL OR …)` for every filter, PostgreSQL's generic plan
+                    // sorted all of a tenant's members for each page (1.3 s at 100,000).
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT a.*, m.role AS member_role FROM memberships m \
+                         JOIN accounts a ON a.id = m.account_id WHERE m.tenant_id = ",
+                    );
+                    query.push_bind(tenant.as_str());
+                    if let Some(prefix) = &filter.email_prefix {
+                        query.push(" AND m.email_key LIKE ");
+                        query.push_bind(rows::like_prefix(&prefix.to_lowercase()));
+                        query.push(" ESCAPE '\\'");
+                    }
+                    if let Some(role) = &filter.role {
+                        query.push(" AND m.role = ");
+                        query.push_bind(role.as_str());
+                    }
+                    if let Some(since) = filter.inactive_since {
+                        query.push(" AND (a.last_login_at < ");
+                        query.push_bind(millis(since));
+                        query.push(" OR (a.last_login_at IS NULL AND a.created_at < ");
+                        query.push_bind(millis(since));
+                        query.push("))");
+                    }
+                    if let Some(text) = &filter.search {
+                        let pattern = rows::like_substring(&text.to_lowercase());
+                        query.push(" AND (a.email_key LIKE ");
+                        query.push_bind(pattern.clone());
+                        query.push(" ESCAPE '\\' OR a.username_key LIKE ");
+                        query.push_bind(pattern);
+                        query.push(" ESCAPE '\\')");
+                    }
+                    if let Some(login) = &filter.login {
+                        let login = login.to_lowercase();
+                        query.push(" AND (a.email_key = ");
+                        query.push_bind(login.clone());
+                        query.push(" OR a.username_key = ");
+                        query.push_bind(login);
+                        query.push(")");
+                    }
+                    if let Some(after) = &page.after {
+                        query.push(" AND m.email_key > ");
+                        query.push_bind(after.as_str());
+                    }
+                    query.push(" ORDER BY m.email_key LIMIT ");
+                    query.push_bind(page.fetch_limit());
+                    let members = query
+                        .build()
+                        .fetch_all(self.reader())
+                        .await?
+                        .iter()
+                        .map(rows::member)
+                        .collect::<StoreResult<Vec<_>>>()?;
                     Ok(Page::from_overfetch(members, page, |m| {
                         m.account.email.normalized()
                     }))
