@@ -491,6 +491,45 @@ async fn expect_success(request: reqwest::RequestBuilder) -> Result<impl AsRef<[
     }
 }
 
+/// Samples `cpu` (server and own CPU seconds) at the window's edges; yields the two
+/// differences and the window's actual length.
+fn spawn_cpu_sampler(
+    window_start: Instant,
+    end: Instant,
+    cpu: impl Fn() -> anyhow::Result<(f64, f64)> + Send + 'static,
+) -> tokio::task::JoinHandle<anyhow::Result<(f64, f64, Duration)>> {
+    tokio::spawn(async move {
+        tokio::time::sleep_until(window_start.into()).await;
+        let before = cpu()?;
+        let at = Instant::now();
+        tokio::time::sleep_until(end.into()).await;
+        let after = cpu()?;
+        anyhow::Ok((after.0 - before.0, after.1 - before.1, at.elapsed()))
+    })
+}
+
+/// Signs `account` in to `tenant` and returns it with the session's refresh token.
+pub async fn open_session(
+    http: &reqwest::Client,
+    base: &str,
+    tenant: &str,
+    account: Account,
+) -> anyhow::Result<(Account, String)> {
+    let tokens = sign_in(
+        http,
+        base,
+        tenant,
+        SignInVia::Native,
+        &account.email,
+        &account.password,
+    )
+    .await?;
+    let token = tokens
+        .refresh_token
+        .ok_or_else(|| anyhow!("sign-in gave no refresh token"))?;
+    Ok((account, token))
+}
+
 /// What one measured window produced.
 pub struct Measured {
     /// `(latency, op)` of every request answered with 2xx inside the window.
@@ -517,15 +556,7 @@ pub async fn run(
     let start = Instant::now();
     let window_start = start + warmup;
     let end = window_start + duration;
-    let sampler = tokio::spawn(async move {
-        tokio::time::sleep_until(window_start.into()).await;
-        let before = cpu()?;
-        let at = Instant::now();
-        tokio::time::sleep_until(end.into()).await;
-        let after = cpu()?;
-        let took = at.elapsed();
-        anyhow::Ok((after.0 - before.0, after.1 - before.1, took))
-    });
+    let sampler = spawn_cpu_sampler(window_start, end, cpu);
     let mut handles = Vec::with_capacity(workers.len());
     for mut worker in workers {
         let ctx = Arc::clone(&ctx);
@@ -619,14 +650,7 @@ pub async fn run_open_loop(
     let start = Instant::now();
     let window_start = start + warmup;
     let end = window_start + duration;
-    let sampler = tokio::spawn(async move {
-        tokio::time::sleep_until(window_start.into()).await;
-        let before = cpu()?;
-        let at = Instant::now();
-        tokio::time::sleep_until(end.into()).await;
-        let after = cpu()?;
-        anyhow::Ok((after.0 - before.0, after.1 - before.1, at.elapsed()))
-    });
+    let sampler = spawn_cpu_sampler(window_start, end, cpu);
     let interval = Duration::from_secs_f64(1.0 / rate);
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();

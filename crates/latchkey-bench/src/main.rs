@@ -417,19 +417,7 @@ async fn run_mixed(
             .get(s % accounts.len().max(1))
             .ok_or_else(|| anyhow!("mixed has no accounts"))?
             .clone();
-        let tokens = load::sign_in(
-            &ctx.http,
-            &ctx.base,
-            "default",
-            SignInVia::Native,
-            &account.email,
-            &account.password,
-        )
-        .await?;
-        let token = tokens
-            .refresh_token
-            .ok_or_else(|| anyhow!("sign-in gave no refresh token"))?;
-        sessions.push((account, token));
+        sessions.push(load::open_session(&ctx.http, &ctx.base, "default", account).await?);
     }
     let pools = Arc::new(MixedPools::new(accounts.to_vec(), sessions));
     let cpu = |server: &Arc<Server>| {
@@ -765,19 +753,7 @@ async fn workers(
                         .get(s % mine.len().max(1))
                         .ok_or_else(|| anyhow!("a refresh worker has no account"))?
                         .clone();
-                    let tokens = load::sign_in(
-                        &http,
-                        &base,
-                        &domain,
-                        SignInVia::Native,
-                        &account.email,
-                        &account.password,
-                    )
-                    .await?;
-                    let token = tokens
-                        .refresh_token
-                        .ok_or_else(|| anyhow!("sign-in gave no refresh token"))?;
-                    sessions.push((account, token));
+                    sessions.push(load::open_session(&http, &base, &domain, account).await?);
                 }
                 anyhow::Ok((w, sessions))
             });
