@@ -101,6 +101,10 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api)
+        .nest(
+            crate::dialects::maestro::MOUNT,
+            crate::dialects::maestro::routes(),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

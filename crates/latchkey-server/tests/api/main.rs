@@ -5,6 +5,7 @@ mod applications;
 mod harness;
 mod import;
 mod keycloak_admin;
+mod maestro;
 mod mfa;
 mod oidc;
 mod signing_keys;
