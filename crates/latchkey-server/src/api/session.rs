@@ -48,8 +48,8 @@ pub async fn sign_in(
     client: ClientInfo,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let signed_in = state
-        .sign_in_with_profile(SignIn {
+    let (tokens, terms) = state
+        .sign_in_with_terms(SignIn {
             tenant_domain: &tenant,
             login: &request.login,
             password: request.password,
@@ -60,10 +60,9 @@ pub async fn sign_in(
             session_lifetime: None,
         })
         .await?;
-    let terms = views::terms_of_use(signed_in.terms);
     Ok(Json(TokenResponse {
-        terms_of_use: Some(terms),
-        ..token_response(signed_in.tokens)
+        terms_of_use: Some(views::terms_of_use(terms)),
+        ..token_response(tokens)
     }))
 }
 

@@ -40,16 +40,24 @@ pub struct HomeSignIn<'a> {
 }
 
 impl Services {
-    /// [`Services::sign_in`], then the account's terms state and second-factor use.
-    pub async fn sign_in_with_profile(
+    /// [`Services::sign_in`], then the account's terms state in the tenant (the native
+    /// sign-in response carries it).
+    pub async fn sign_in_with_terms(
         &self,
         request: SignIn<'_>,
-    ) -> Result<SignedIn, ServiceError> {
+    ) -> Result<(IssuedTokens, TermsState), ServiceError> {
         let tokens = self.sign_in(request).await?;
         let context = &tokens.context;
         let terms = self
             .terms_state(&context.tenant.id, &context.account.id)
             .await?;
+        Ok((tokens, terms))
+    }
+
+    /// [`Services::sign_in_with_terms`], and how the account uses a second factor.
+    async fn sign_in_with_profile(&self, request: SignIn<'_>) -> Result<SignedIn, ServiceError> {
+        let (tokens, terms) = self.sign_in_with_terms(request).await?;
+        let context = &tokens.context;
         let second_factor = if context.tenant.require_mfa {
             SecondFactorUse::RequiredByTenant
         } else if self
