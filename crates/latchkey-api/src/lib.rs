@@ -6,6 +6,32 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+/// Tenant links arrive as a list of objects, or in the first form of the field, an object
+/// mapping names to URLs (read as `[{"name": …, "url": …}]`).
+fn links_list_or_named<'de, D>(deserializer: D) -> Result<Vec<Map<String, Value>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Links {
+        List(Vec<Map<String, Value>>),
+        Named(Map<String, Value>),
+    }
+    Ok(match Links::deserialize(deserializer)? {
+        Links::List(links) => links,
+        Links::Named(named) => named
+            .into_iter()
+            .map(|(name, url)| {
+                let mut link = Map::new();
+                link.insert("name".into(), Value::String(name));
+                link.insert("url".into(), url);
+                link
+            })
+            .collect(),
+    })
+}
+
 /// Derives `ToSchema` when the `openapi` feature is on; the SDK builds without utoipa.
 macro_rules! wire {
     ($($item:item)*) => {
@@ -48,6 +74,65 @@ wire! {
         pub expires_in: i64,
         pub account: AccountView,
         pub tenant: TenantView,
+        /// Where the account stands with the tenant's terms of use (sign-in only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub terms_of_use: Option<TermsOfUseView>,
+    }
+
+    /// One published version of a tenant's terms of use.
+    pub struct TermsVersionView {
+        pub version: i64,
+        pub public_url: String,
+        /// From this instant on members must have accepted this version (or a later one).
+        #[serde(with = "time::serde::rfc3339")]
+        pub enforce_date: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+    }
+
+    /// A version the account accepted, and when.
+    pub struct SignedTermsView {
+        pub version: i64,
+        pub public_url: String,
+        #[serde(with = "time::serde::rfc3339")]
+        pub enforce_date: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub accepted_at: OffsetDateTime,
+    }
+
+    /// `GET /api/v1/me/terms`, and `terms_of_use` in sign-in responses.
+    pub struct TermsOfUseView {
+        /// `not_required` (no version in force), `accepted`, or `pending` (the version in
+        /// force is not accepted: accept it with `POST /api/v1/me/terms/accept`).
+        pub status: String,
+        /// The newest version whose enforce date has come.
+        pub in_force: Option<TermsVersionView>,
+        /// The newest version the account accepted.
+        pub last_signed: Option<SignedTermsView>,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/terms`.
+    #[serde(deny_unknown_fields)]
+    pub struct PublishTermsRequest {
+        /// Defaults to one more than the newest version; must exceed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub version: Option<i64>,
+        pub public_url: String,
+        #[serde(with = "time::serde::rfc3339")]
+        pub enforce_date: OffsetDateTime,
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/terms`: newest version first.
+    pub struct TermsListView {
+        pub items: Vec<TermsVersionView>,
+    }
+
+    /// `POST /api/v1/me/terms/accept`.
+    #[serde(deny_unknown_fields)]
+    pub struct AcceptTermsRequest {
+        pub version: i64,
     }
 
     /// An account, as seen by itself or by a tenant administrator.
@@ -81,9 +166,16 @@ wire! {
         pub tier: Option<String>,
         #[serde(default)]
         pub modules: Vec<String>,
-        #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-        pub links: Map<String, Value>,
+        /// Dashboard links, each an object such as `{"name": …, "url": …}`. An object
+        /// mapping names to URLs (the first form of this field) is still accepted and
+        /// read as `[{"name", "url"}]`.
+        #[serde(default, deserialize_with = "links_list_or_named")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+        pub links: Vec<Map<String, Value>>,
+        /// How often the customer's pipelines may be scheduled (Maestro's
+        /// `scheduleLimit`); not interpreted by Latchkey.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub schedule_limit: Option<String>,
         #[serde(default)]
         #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         pub settings: Map<String, Value>,

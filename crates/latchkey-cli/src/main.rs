@@ -17,6 +17,7 @@ use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
 use commands::tenants::TenantsCommand;
+use commands::terms::TermsCommand;
 use commands::users::UsersCommand;
 use commands::with_session;
 
@@ -64,6 +65,9 @@ enum Command {
     /// Multi-factor authentication (TOTP) of the signed-in account; `reset` for admins.
     #[command(subcommand)]
     Mfa(MfaCommand),
+    /// Terms of use: publish and list versions (administrators), accept them.
+    #[command(subcommand)]
+    Terms(TermsCommand),
 }
 
 #[tokio::main]
@@ -114,6 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mfa(command) => {
             with_session(json, async |ctx| commands::mfa::run(ctx, command).await).await
+        }
+        Command::Terms(command) => {
+            with_session(json, async |ctx| commands::terms::run(ctx, command).await).await
         }
     }
 }

@@ -1014,3 +1014,80 @@ fn ids_may_start_with_a_dash() {
         assert!(err.contains("not logged in"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn publishes_and_accepts_terms_and_sets_the_customer_profile() {
+    let server = start_server();
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = admin_dir.path();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+
+    let tenant = ok_json(
+        admin,
+        &[
+            "tenants",
+            "update",
+            "default",
+            "--tier",
+            "STANDARD",
+            "--modules",
+            "catalog,pipelines",
+            "--link",
+            "BI=https://bi.example",
+            "--link",
+            "Docs=https://docs.example",
+            "--schedule-limit",
+            "HOURLY",
+        ],
+        None,
+    );
+    let metadata = &tenant["metadata"];
+    assert_eq!(metadata["tier"], "STANDARD");
+    assert_eq!(
+        metadata["modules"],
+        serde_json::json!(["catalog", "pipelines"])
+    );
+    assert_eq!(
+        metadata["links"],
+        serde_json::json!([{"name": "BI", "url": "https://bi.example"}, {"name": "Docs", "url": "https://docs.example"}])
+    );
+    assert_eq!(metadata["schedule_limit"], "HOURLY");
+    // Changing one field keeps the others.
+    let tenant = ok_json(
+        admin,
+        &["tenants", "update", "default", "--clear-links"],
+        None,
+    );
+    assert_eq!(tenant["metadata"]["links"], serde_json::json!([]));
+    assert_eq!(tenant["metadata"]["tier"], "STANDARD");
+    let human = ok(admin, &["tenants", "get", "default"], None);
+    assert!(human.contains("HOURLY"), "{human}");
+    fails(
+        admin,
+        &["tenants", "update", "default", "--link", "no-equals-sign"],
+        None,
+    );
+
+    let published = ok_json(
+        admin,
+        &[
+            "terms",
+            "publish",
+            "--url",
+            "https://acme.example/terms/1",
+            "--enforce-date",
+            "2024-01-01",
+        ],
+        None,
+    );
+    assert_eq!(published["version"], 1);
+    let listed = ok_json(admin, &["terms", "list"], None);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let status = ok_json(admin, &["terms", "status"], None);
+    assert_eq!(status["status"], "pending");
+    let accepted = ok_json(admin, &["terms", "accept", "1"], None);
+    assert_eq!(accepted["status"], "accepted");
+    let human = ok(admin, &["terms", "status"], None);
+    assert!(human.contains("accepted"), "{human}");
+    fails(admin, &["terms", "accept", "9"], None);
+}

@@ -1,6 +1,9 @@
 //! One typed method per endpoint of the native API.
 
 use latchkey_api::{
+    AcceptTermsRequest, PublishTermsRequest, TermsListView, TermsOfUseView, TermsVersionView,
+};
+use latchkey_api::{
     AccountView, ApplicationView, AuditEventView, ChangePasswordRequest, ConfirmTotpRequest,
     CreateApplicationRequest, CreateTenantRequest, CreateUserRequest, DisableTotpRequest,
     ListUsersQuery, MeView, MfaStatusView, Page, PageQuery, RotateKeyRequest, SessionView,
@@ -82,6 +85,40 @@ impl Client {
     }
 
     /// `GET /api/v1/tenants`: one page of tenants.
+    /// `POST /api/v1/tenants/{tenant}/terms`: publish a version of the terms of use.
+    pub async fn publish_terms(
+        &self,
+        tenant: &str,
+        request: &PublishTermsRequest,
+    ) -> Result<TermsVersionView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "terms"])?;
+        let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
+        decode(resp, "TermsVersionView").await
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/terms`: the versions, newest first.
+    pub async fn list_terms(&self, tenant: &str) -> Result<Vec<TermsVersionView>, Error> {
+        let url = self.endpoint(&["tenants", tenant, "terms"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        let list: TermsListView = decode(resp, "TermsListView").await?;
+        Ok(list.items)
+    }
+
+    /// `GET /api/v1/me/terms`: where the signed-in account stands with the terms.
+    pub async fn own_terms(&self) -> Result<TermsOfUseView, Error> {
+        let url = self.endpoint(&["me", "terms"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "TermsOfUseView").await
+    }
+
+    /// `POST /api/v1/me/terms/accept`: accept `version` of the terms of use.
+    pub async fn accept_terms(&self, version: i64) -> Result<TermsOfUseView, Error> {
+        let url = self.endpoint(&["me", "terms", "accept"])?;
+        let body = AcceptTermsRequest { version };
+        let resp = self.send_bearer(Method::POST, url, Some(&body)).await?;
+        decode(resp, "TermsOfUseView").await
+    }
+
     pub async fn list_tenants(&self, query: &PageQuery) -> Result<Page<TenantView>, Error> {
         let mut url = self.endpoint(&["tenants"])?;
         page_query(&mut url, query);

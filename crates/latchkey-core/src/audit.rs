@@ -56,6 +56,10 @@ pub mod actions {
     pub const MFA_DISABLE: &str = "mfa.disable";
     pub const MFA_RESET: &str = "mfa.reset";
     pub const MFA_RECOVERY_CODE_USE: &str = "mfa.recovery_code_use";
+    /// A tenant published a version of its terms of use.
+    pub const TERMS_PUBLISH: &str = "terms.publish";
+    /// A member accepted a version of the terms of use.
+    pub const TERMS_ACCEPT: &str = "terms.accept";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

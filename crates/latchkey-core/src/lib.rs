@@ -16,6 +16,7 @@ pub mod role;
 pub mod secret;
 pub mod session;
 pub mod tenant;
+pub mod terms;
 pub mod token;
 pub mod totp;
 
@@ -31,3 +32,4 @@ pub use password_policy::{PasswordPolicy, PolicyViolation};
 pub use role::{Membership, Permission, Role, RoleName};
 pub use session::Session;
 pub use tenant::{NewTenant, Tenant, TenantMetadata, TenantPatch};
+pub use terms::{TermsAcceptance, TermsState, TermsStatus, TermsVersion};

@@ -8,8 +8,9 @@ use crate::id::TenantId;
 use crate::names::TenantDomain;
 use crate::password_policy::PasswordPolicy;
 
-/// Free-form descriptive data that the compatibility dialects expose (Maestro's tier and
-/// modules, dashboard links, arbitrary settings). Latchkey itself interprets none of it.
+/// Free-form descriptive data that the compatibility dialects expose (Maestro's tier,
+/// modules, dashboard links and schedule limit, arbitrary settings). Latchkey itself
+/// interprets none of it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantMetadata {
@@ -17,10 +18,43 @@ pub struct TenantMetadata {
     pub tier: Option<String>,
     #[serde(default)]
     pub modules: Vec<String>,
-    #[serde(default)]
-    pub links: serde_json::Map<String, serde_json::Value>,
+    /// Dashboard links, each an object (e.g. `{"name": …, "url": …}`).
+    #[serde(default, deserialize_with = "links_list_or_legacy_object")]
+    pub links: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// How often a customer's pipelines may be scheduled (Maestro's `scheduleLimit`,
+    /// e.g. `"HOURLY"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_limit: Option<String>,
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Links were first stored as one object mapping names to URLs (`{"home": "https://…"}`);
+/// such stored values still read, as `[{"name": "home", "url": "https://…"}]`.
+pub fn links_list_or_legacy_object<'de, D>(
+    deserializer: D,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Links {
+        List(Vec<serde_json::Map<String, serde_json::Value>>),
+        Named(serde_json::Map<String, serde_json::Value>),
+    }
+    Ok(match Links::deserialize(deserializer)? {
+        Links::List(links) => links,
+        Links::Named(named) => named
+            .into_iter()
+            .map(|(name, url)| {
+                let mut link = serde_json::Map::new();
+                link.insert("name".into(), serde_json::Value::String(name));
+                link.insert("url".into(), url);
+                link
+            })
+            .collect(),
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,5 +95,28 @@ pub fn validate_title(title: &str) -> Result<String, &'static str> {
         Err("title must be 1-200 printable characters")
     } else {
         Ok(trimmed.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn links_read_as_list_and_from_the_legacy_object() {
+        let legacy: TenantMetadata =
+            serde_json::from_str(r#"{"links":{"home":"https://acme.example"}}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&legacy.links).unwrap(),
+            serde_json::json!([{"name": "home", "url": "https://acme.example"}])
+        );
+        let list: TenantMetadata = serde_json::from_str(
+            r#"{"links":[{"label":"BI","url":"https://bi.example"}],"schedule_limit":"HOURLY"}"#,
+        )
+        .unwrap();
+        assert_eq!(list.links.len(), 1);
+        assert_eq!(list.schedule_limit.as_deref(), Some("HOURLY"));
+        assert!(serde_json::from_str::<TenantMetadata>(r#"{"links":"x"}"#).is_err());
     }
 }

@@ -6,6 +6,7 @@ mod bootstrap;
 mod cache;
 pub mod config;
 pub mod crypto;
+pub mod dialects;
 pub mod housekeeping;
 pub mod keys;
 pub mod metrics;

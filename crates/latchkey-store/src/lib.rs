@@ -27,7 +27,8 @@ use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, LockoutPolicy,
     LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page, PageRequest, Role,
-    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, ThrottleDecision,
+    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion,
+    ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -375,6 +376,39 @@ pub trait Store: Send + Sync + 'static {
         clear_throttle: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+
+    // ---- terms of use ---------------------------------------------------------------
+
+    /// Publishes a version of a tenant's terms of use. `Conflict(Other)` when the tenant
+    /// already has a version with that number or a later one (versions only grow),
+    /// `NotFound` when the tenant does not exist. Returns the version as stored
+    /// (timestamps at millisecond precision).
+    async fn publish_terms(
+        &self,
+        terms: &TermsVersion,
+        audit: &AuditEvent,
+    ) -> StoreResult<TermsVersion>;
+    /// A tenant's versions, newest (highest number) first.
+    async fn terms_versions(&self, tenant: &TenantId) -> StoreResult<Vec<TermsVersion>>;
+    /// Records that the account accepted `version`: true the first time; false, nothing
+    /// written, when it had already. `NotFound` when the tenant has no such version.
+    async fn accept_terms(
+        &self,
+        acceptance: &TermsAcceptance,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// The versions an account accepted in a tenant, newest first.
+    async fn accepted_terms(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> StoreResult<Vec<TermsAcceptance>>;
+
+    /// Of the tenants the account is a member of, the one of its newest session (ended
+    /// sessions count until housekeeping purges them); without any, the tenant it joined
+    /// first. `None` when it is a member nowhere.
+    async fn most_recently_used_tenant(&self, account: &AccountId)
+    -> StoreResult<Option<TenantId>>;
 
     // ---- audit -----------------------------------------------------------------------
 

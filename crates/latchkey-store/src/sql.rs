@@ -123,7 +123,7 @@ macro_rules! impl_store {
                 Account, AccountId, AccountPatch, AuditEvent, AuditEventId, AuditOutcome,
                 LockoutPolicy, LoginThrottle, Membership, NewAccount, NewTenant, Page,
                 PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId, TenantPatch,
-                ThrottleDecision,
+                TermsAcceptance, TermsVersion, ThrottleDecision,
             };
             use time::OffsetDateTime;
 
@@ -1822,6 +1822,137 @@ macro_rules! impl_store {
                 }
 
                 // ---- audit ---------------------------------------------------------
+
+                // ---- terms of use -----------------------------------------------------
+
+                async fn publish_terms(
+                    &self,
+                    terms: &TermsVersion,
+                    audit: &AuditEvent,
+                ) -> StoreResult<TermsVersion> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    // Locking the tenant row serialises publications (PostgreSQL), so two
+                    // racing publishers cannot both pass the "later than the newest" check.
+                    sqlx::query(concat!("SELECT id FROM tenants WHERE id = $1", $for_update))
+                        .bind(terms.tenant_id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    let newest: Option<i64> = sqlx::query(
+                        "SELECT MAX(version) AS newest FROM terms_versions WHERE tenant_id = $1",
+                    )
+                    .bind(terms.tenant_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .opt_int("newest")?;
+                    if newest.is_some_and(|n| n >= terms.version) {
+                        return Err(StoreError::Conflict(crate::ConflictOn::Other));
+                    }
+                    sqlx::query(
+                        "INSERT INTO terms_versions \
+                         (tenant_id, version, public_url, enforce_date, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(terms.tenant_id.as_str())
+                    .bind(terms.version)
+                    .bind(terms.public_url.as_str())
+                    .bind(millis(terms.enforce_date))
+                    .bind(millis(terms.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(TermsVersion {
+                        enforce_date: stored(terms.enforce_date),
+                        created_at: stored(terms.created_at),
+                        ..terms.clone()
+                    })
+                }
+
+                async fn terms_versions(&self, tenant: &TenantId) -> StoreResult<Vec<TermsVersion>> {
+                    sqlx::query(
+                        "SELECT * FROM terms_versions WHERE tenant_id = $1 ORDER BY version DESC",
+                    )
+                    .bind(tenant.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::terms_version)
+                    .collect()
+                }
+
+                async fn accept_terms(
+                    &self,
+                    acceptance: &TermsAcceptance,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    sqlx::query(
+                        "SELECT version FROM terms_versions WHERE tenant_id = $1 AND version = $2",
+                    )
+                    .bind(acceptance.tenant_id.as_str())
+                    .bind(acceptance.version)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO terms_acceptances (tenant_id, account_id, version, accepted_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(acceptance.tenant_id.as_str())
+                    .bind(acceptance.account_id.as_str())
+                    .bind(acceptance.version)
+                    .bind(millis(acceptance.accepted_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
+                }
+
+                async fn accepted_terms(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                ) -> StoreResult<Vec<TermsAcceptance>> {
+                    sqlx::query(
+                        "SELECT * FROM terms_acceptances WHERE tenant_id = $1 AND account_id = $2 \
+                         ORDER BY version DESC",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::terms_acceptance)
+                    .collect()
+                }
+
+                async fn most_recently_used_tenant(
+                    &self,
+                    account: &AccountId,
+                ) -> StoreResult<Option<TenantId>> {
+                    // An account has few memberships; each newest-session lookup uses the
+                    // (tenant_id, account_id) index of sessions.
+                    let row = sqlx::query(
+                        "SELECT tenant_id FROM (SELECT m.tenant_id, m.created_at AS joined_at, \
+                         (SELECT MAX(s.created_at) FROM sessions s \
+                          WHERE s.tenant_id = m.tenant_id AND s.account_id = m.account_id) AS last_used \
+                         FROM memberships m WHERE m.account_id = $1) used \
+                         ORDER BY (CASE WHEN last_used IS NULL THEN 1 ELSE 0 END), last_used DESC, \
+                         joined_at, tenant_id LIMIT 1",
+                    )
+                    .bind(account.as_str())
+                    .fetch_optional(self.reader())
+                    .await?;
+                    row.map(|r| r.text("tenant_id").map(TenantId::from_string))
+                        .transpose()
+                }
 
                 async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
                     let mut lane = self.write_lane().await?;

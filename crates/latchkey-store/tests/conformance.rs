@@ -41,6 +41,8 @@ use import::{
 // Multi-factor authentication cases live beside this file.
 #[path = "conformance/mfa.rs"]
 mod mfa;
+#[path = "conformance/terms.rs"]
+mod terms;
 
 // ---- harness -------------------------------------------------------------------------
 
@@ -442,10 +444,13 @@ async fn tenant_lifecycle_and_builtin_roles(store: &dyn Store) {
         metadata: Some(TenantMetadata {
             tier: None,
             modules: vec!["a".into(), "b".into()],
-            links: json!({ "home": "https://acme.example" })
-                .as_object()
-                .cloned()
-                .unwrap(),
+            links: vec![
+                json!({ "name": "home", "url": "https://acme.example" })
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            ],
+            schedule_limit: Some("HOURLY".into()),
             settings: serde_json::Map::new(),
         }),
         password_policy: Some(PasswordPolicy::new(16, 256).unwrap()),

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod mfa;
 pub mod sessions;
 pub mod tenants;
+pub mod terms;
 pub mod users;
 
 use std::io::BufRead as _;

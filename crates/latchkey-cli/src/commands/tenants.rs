@@ -1,6 +1,8 @@
 //! `latchkey tenants …`.
 
-use latchkey_api::{CreateTenantRequest, PageQuery, TenantView, UpdateTenantRequest};
+use latchkey_api::{
+    CreateTenantRequest, PageQuery, TenantMetadataView, TenantView, UpdateTenantRequest,
+};
 use serde_json::json;
 
 use super::{Ctx, PageArgs, fetch_pages, print_next_hint};
@@ -20,7 +22,8 @@ pub enum TenantsCommand {
     },
     /// Show a tenant.
     Get { domain: String },
-    /// Change a tenant's title, or whether its members must use MFA.
+    /// Change a tenant's title, whether its members must use MFA, or its customer
+    /// profile (tier, modules, dashboard links, schedule limit).
     Update {
         domain: String,
         #[arg(long)]
@@ -29,9 +32,78 @@ pub enum TenantsCommand {
         /// every member's sign-in.
         #[arg(long, value_name = "BOOL")]
         require_mfa: Option<bool>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Delete a tenant.
     Delete { domain: String },
+}
+
+/// The customer profile kept in a tenant's metadata. The other metadata fields are
+/// kept as they are (the command reads the tenant first, then sends the whole metadata).
+#[derive(clap::Args, Debug, Default)]
+pub struct ProfileArgs {
+    /// Subscription tier, e.g. `STANDARD`; an empty value removes it.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Enabled modules, comma-separated (replaces the list; empty for none).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    modules: Option<Vec<String>>,
+    /// A dashboard link `NAME=URL`; repeat for several (replaces the list).
+    #[arg(long = "link", value_name = "NAME=URL")]
+    links: Vec<String>,
+    /// Remove every dashboard link.
+    #[arg(long, conflicts_with = "links")]
+    clear_links: bool,
+    /// Pipeline schedule limit, e.g. `HOURLY`; an empty value removes it.
+    #[arg(long)]
+    schedule_limit: Option<String>,
+}
+
+impl ProfileArgs {
+    fn is_empty(&self) -> bool {
+        self.tier.is_none()
+            && self.modules.is_none()
+            && self.links.is_empty()
+            && !self.clear_links
+            && self.schedule_limit.is_none()
+    }
+
+    /// `current` with the requested changes.
+    fn apply(self, mut current: TenantMetadataView) -> anyhow::Result<TenantMetadataView> {
+        let non_empty = |v: String| Some(v).filter(|v| !v.trim().is_empty());
+        if let Some(tier) = self.tier {
+            current.tier = non_empty(tier);
+        }
+        if let Some(modules) = self.modules {
+            current.modules = modules
+                .into_iter()
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
+        }
+        if self.clear_links {
+            current.links.clear();
+        } else if !self.links.is_empty() {
+            current.links = self
+                .links
+                .iter()
+                .map(|link| {
+                    let (name, url) = link
+                        .split_once('=')
+                        .ok_or_else(|| anyhow::anyhow!("--link takes NAME=URL, got {link:?}"))?;
+                    let mut object = serde_json::Map::new();
+                    object.insert("name".into(), json!(name.trim()));
+                    object.insert("url".into(), json!(url.trim()));
+                    Ok(object)
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(limit) = self.schedule_limit {
+            current.schedule_limit = non_empty(limit);
+        }
+        Ok(current)
+    }
 }
 
 pub async fn run(ctx: &Ctx, command: TenantsCommand) -> anyhow::Result<()> {
@@ -76,13 +148,21 @@ pub async fn run(ctx: &Ctx, command: TenantsCommand) -> anyhow::Result<()> {
             domain,
             title,
             require_mfa,
+            profile,
         } => {
-            if title.is_none() && require_mfa.is_none() {
-                anyhow::bail!("nothing to change: pass --title or --require-mfa");
+            if title.is_none() && require_mfa.is_none() && profile.is_empty() {
+                anyhow::bail!(
+                    "nothing to change: pass --title, --require-mfa, --tier, --modules, --link, --clear-links or --schedule-limit"
+                );
             }
+            let metadata = if profile.is_empty() {
+                None
+            } else {
+                Some(profile.apply(client.get_tenant(&domain).await?.metadata)?)
+            };
             let request = UpdateTenantRequest {
                 title,
-                metadata: None,
+                metadata,
                 password_policy: None,
                 require_mfa,
             };
@@ -111,6 +191,23 @@ fn show(ctx: &Ctx, tenant: &TenantView) -> anyhow::Result<()> {
         ("created", output::time(tenant.created_at)),
         ("tier", output::opt(tenant.metadata.tier.as_deref())),
         ("modules", tenant.metadata.modules.join(", ")),
+        (
+            "links",
+            tenant
+                .metadata
+                .links
+                .iter()
+                .map(|link| {
+                    let text = |key: &str| link.get(key).and_then(|v| v.as_str()).unwrap_or("");
+                    format!("{}={}", text("name"), text("url"))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "schedule limit",
+            output::opt(tenant.metadata.schedule_limit.as_deref()),
+        ),
         ("requires MFA", output::yes_no(tenant.require_mfa)),
         (
             "password length",

@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 pub mod session;
 mod tenants;
+mod terms;
 mod users;
 pub mod views;
 
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/me/mfa", get(mfa::status))
         .route("/me/mfa/totp", post(mfa::enrol).delete(mfa::disable))
         .route("/me/mfa/totp/confirm", post(mfa::confirm))
+        .route("/me/terms", get(terms::own))
+        .route("/me/terms/accept", post(terms::accept))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route(
             "/tenants/{tenant}",
@@ -52,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tenants/{tenant}/keys/rotate", post(tenants::rotate_keys))
         .route("/tenants/{tenant}/audit", get(tenants::audit))
+        .route(
+            "/tenants/{tenant}/terms",
+            get(terms::list).post(terms::publish),
+        )
         .route("/tenants/{tenant}/jwks.json", get(tenants::jwks))
         .route(
             "/tenants/{tenant}/applications",
@@ -94,6 +101,10 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api)
+        .nest(
+            crate::dialects::maestro::MOUNT,
+            crate::dialects::maestro::routes(),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

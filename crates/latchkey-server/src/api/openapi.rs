@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, session, tenants, users};
+use super::{applications, import, me, mfa, ops, session, tenants, terms, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use super::{applications, import, me, mfa, ops, session, tenants, users};
         mfa::status, mfa::enrol, mfa::confirm, mfa::disable, mfa::reset,
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
         tenants::rotate_keys, tenants::audit, tenants::jwks,
+        terms::publish, terms::list, terms::own, terms::accept,
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session, import::import,
         applications::list, applications::create, applications::get, applications::delete,

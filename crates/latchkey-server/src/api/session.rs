@@ -23,6 +23,7 @@ pub fn token_response(tokens: IssuedTokens) -> TokenResponse {
         expires_in: tokens.expires_in,
         account: views::account(tokens.context.account, Some(role)),
         tenant: views::tenant(tokens.context.tenant),
+        terms_of_use: None,
     }
 }
 
@@ -34,7 +35,7 @@ pub fn token_response(tokens: IssuedTokens) -> TokenResponse {
     params(("tenant" = String, Path, description = "Tenant domain")),
     request_body = SignInRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in; `terms_of_use` says whether the tenant's terms in force are accepted (`pending`: accept them with `POST /api/v1/me/terms/accept`)", body = TokenResponse),
         (status = 401, description = "Wrong login or password (`invalid_credentials`, the same answer for unknown accounts); with the right password, `mfa_required` when the account needs a TOTP code and none was sent, `invalid_totp` when the code is wrong or was used before", body = Problem),
         (status = 403, description = "`mfa_enrollment_required`: the password was right, the tenant requires MFA and the account has none", body = Problem),
         (status = 404, description = "No such tenant", body = Problem),
@@ -47,8 +48,8 @@ pub async fn sign_in(
     client: ClientInfo,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let tokens = state
-        .sign_in(SignIn {
+    let (tokens, terms) = state
+        .sign_in_with_terms(SignIn {
             tenant_domain: &tenant,
             login: &request.login,
             password: request.password,
@@ -59,7 +60,10 @@ pub async fn sign_in(
             session_lifetime: None,
         })
         .await?;
-    Ok(Json(token_response(tokens)))
+    Ok(Json(TokenResponse {
+        terms_of_use: Some(views::terms_of_use(terms)),
+        ..token_response(tokens)
+    }))
 }
 
 /// Exchange a refresh token for new tokens; the presented refresh token stops working.

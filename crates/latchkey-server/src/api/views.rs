@@ -2,8 +2,8 @@
 
 use crate::keys::PublicJwk;
 use latchkey_api::{
-    AccountView, AuditEventView, Jwk, Page, PasswordPolicyView, SessionView, TenantMetadataView,
-    TenantView,
+    AccountView, AuditEventView, Jwk, Page, PasswordPolicyView, SessionView, SignedTermsView,
+    TenantMetadataView, TenantView, TermsOfUseView, TermsVersionView,
 };
 use latchkey_core::{Account, AuditEvent, PasswordPolicy, Session, Tenant, TenantMetadata};
 
@@ -31,6 +31,7 @@ pub fn tenant(tenant: Tenant) -> TenantView {
             tier: tenant.metadata.tier,
             modules: tenant.metadata.modules,
             links: tenant.metadata.links,
+            schedule_limit: tenant.metadata.schedule_limit,
             settings: tenant.metadata.settings,
         },
         password_policy: PasswordPolicyView {
@@ -47,6 +48,7 @@ pub fn metadata_from_wire(view: TenantMetadataView) -> TenantMetadata {
         tier: view.tier,
         modules: view.modules,
         links: view.links,
+        schedule_limit: view.schedule_limit,
         settings: view.settings,
     }
 }
@@ -115,4 +117,29 @@ pub fn jwk(key: &crate::keys::LoadedKey) -> Jwk {
         }
     }
     jwk
+}
+
+pub fn terms_version(version: latchkey_core::TermsVersion) -> TermsVersionView {
+    TermsVersionView {
+        version: version.version,
+        public_url: version.public_url,
+        enforce_date: version.enforce_date,
+        created_at: version.created_at,
+    }
+}
+
+pub fn terms_of_use(state: latchkey_core::TermsState) -> TermsOfUseView {
+    TermsOfUseView {
+        status: state.status.as_str().to_owned(),
+        in_force: state.in_force.map(terms_version),
+        last_signed: state
+            .last_signed
+            .map(|(version, accepted_at)| SignedTermsView {
+                version: version.version,
+                public_url: version.public_url,
+                enforce_date: version.enforce_date,
+                created_at: version.created_at,
+                accepted_at,
+            }),
+    }
 }

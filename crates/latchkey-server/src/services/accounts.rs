@@ -269,6 +269,20 @@ impl Services {
         tenant: &Tenant,
         id: &str,
     ) -> Result<(), ServiceError> {
+        self.delete_member_for(caller, tenant, id, None).await
+    }
+
+    /// [`Services::delete_member`], recording in the audit event the person the client
+    /// says it acts for (`acting_user`, e.g. Maestro's `Dadosfera-User` header). The
+    /// label is the client's claim, not an identity Latchkey checked: the actor stays the
+    /// token's account.
+    pub async fn delete_member_for(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+        acting_user: Option<&str>,
+    ) -> Result<(), ServiceError> {
         caller.require(&tenant.id, permissions::USERS_WRITE)?;
         let current = self.find_member(tenant, id).await?;
         if current.account.id == caller.account.id {
@@ -282,7 +296,12 @@ impl Services {
             actions::ACCOUNT_DELETE,
             Some(current.account.id.to_string()),
             AuditOutcome::Success,
-            json!({"email": current.account.email.as_str()}),
+            match acting_user {
+                Some(label) => {
+                    json!({"email": current.account.email.as_str(), "acting_user": label})
+                }
+                None => json!({"email": current.account.email.as_str()}),
+            },
         );
         self.require_authority_over(caller, &current).await?;
         // One store transaction removes the membership and, when it was the account's

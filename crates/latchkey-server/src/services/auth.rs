@@ -11,12 +11,12 @@ use time::OffsetDateTime;
 use super::{Caller, ServiceError, Services};
 
 /// The longest login worth looking up: emails have at most 254 characters.
-const MAX_LOGIN_CHARS: usize = 254;
+pub(super) const MAX_LOGIN_CHARS: usize = 254;
 
 /// The brute-force counter's key: the account when it exists, otherwise a hash of the
 /// login as typed (fixed length, whatever was sent), so unknown logins are throttled
 /// exactly like real ones.
-fn throttle_key(account: Option<&latchkey_core::AccountId>, login_key: &str) -> String {
+pub(super) fn throttle_key(account: Option<&latchkey_core::AccountId>, login_key: &str) -> String {
     match account {
         Some(id) => account_throttle_key(id),
         None => format!("login:{}", hash_opaque_token(login_key)),

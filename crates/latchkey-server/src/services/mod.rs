@@ -13,7 +13,9 @@ mod import;
 pub mod members;
 mod mfa;
 mod oauth;
+mod sign_in_profile;
 mod tenants;
+mod terms;
 
 pub use accounts::{AccountUpdate, CreateAccount};
 pub use applications::ApplicationSpec;
@@ -25,7 +27,9 @@ pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
 pub use oauth::{Introspection, ServiceToken};
+pub use sign_in_profile::{HomeSignIn, SecondFactorUse, SignedIn, TermsStatus};
 pub use tenants::TenantSpec;
+pub use terms::TermsPublication;
 
 use std::sync::Arc;
 

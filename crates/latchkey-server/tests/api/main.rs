@@ -5,9 +5,11 @@ mod applications;
 mod harness;
 mod import;
 mod keycloak_admin;
+mod maestro;
 mod mfa;
 mod oidc;
 mod signing_keys;
+mod terms;
 
 use harness::{
     ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, USER_PASSWORD, assert_problem, on_both_backends,
@@ -113,6 +115,9 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             "/api/v1/tenants/{tenant}/applications/{client_id}/rotate-secret",
             &["post"],
         ),
+        ("/api/v1/tenants/{tenant}/terms", &["get", "post"]),
+        ("/api/v1/me/terms", &["get"]),
+        ("/api/v1/me/terms/accept", &["post"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
@@ -124,7 +129,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 26);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 29);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

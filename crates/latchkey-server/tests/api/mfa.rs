@@ -24,14 +24,14 @@ on_both_backends!(
 const TOKEN: &str = "/realms/default/protocol/openid-connect/token";
 
 /// An enrolled authenticator as the test keeps it.
-struct Enrolled {
+pub(crate) struct Enrolled {
     secret: String,
     recovery_codes: Vec<String>,
 }
 
 impl Enrolled {
     /// The code of the step `offset_steps` away from the server's clock.
-    fn code(&self, app: &TestApp, offset_steps: i64) -> String {
+    pub(crate) fn code(&self, app: &TestApp, offset_steps: i64) -> String {
         let bytes = Secret::Encoded(self.secret.clone()).to_bytes().unwrap();
         let totp = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
         let at = app.clock.now().unix_timestamp() + offset_steps * 30;
@@ -39,7 +39,7 @@ impl Enrolled {
     }
 
     /// A six-digit code that is none of the accepted window's.
-    fn wrong_code(&self, app: &TestApp) -> String {
+    pub(crate) fn wrong_code(&self, app: &TestApp) -> String {
         let window: Vec<String> = (-1..=1).map(|o| self.code(app, o)).collect();
         (0..)
             .map(|n: u32| format!("{:06}", (n * 7919) % 1_000_000))
@@ -100,7 +100,7 @@ async fn confirm(app: &TestApp, token: &str, code: &str) -> Reply {
 
 /// Enrols and confirms an authenticator for the holder of `token`, then lets the
 /// confirming code's step pass.
-async fn enrol_and_confirm(app: &TestApp, token: &str) -> Enrolled {
+pub(crate) async fn enrol_and_confirm(app: &TestApp, token: &str) -> Enrolled {
     let enrolled = enrol(app, token).await;
     let reply = confirm(app, token, &enrolled.code(app, 0)).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);

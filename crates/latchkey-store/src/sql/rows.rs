@@ -348,6 +348,25 @@ pub(crate) fn account_mfa(
     })
 }
 
+pub(crate) fn terms_version(row: &impl Columns) -> StoreResult<latchkey_core::TermsVersion> {
+    Ok(latchkey_core::TermsVersion {
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        version: row.int("version")?,
+        public_url: row.text("public_url")?,
+        enforce_date: row.time("enforce_date")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+pub(crate) fn terms_acceptance(row: &impl Columns) -> StoreResult<latchkey_core::TermsAcceptance> {
+    Ok(latchkey_core::TermsAcceptance {
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        account_id: latchkey_core::AccountId::from_string(row.text("account_id")?),
+        version: row.int("version")?,
+        accepted_at: row.time("accepted_at")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
