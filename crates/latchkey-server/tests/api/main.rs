@@ -7,6 +7,7 @@ mod import;
 mod keycloak_admin;
 mod mfa;
 mod oidc;
+mod prune;
 mod signing_keys;
 
 use harness::{
