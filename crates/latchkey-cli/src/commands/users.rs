@@ -126,8 +126,10 @@ pub enum UsersCommand {
     },
     /// Bring pruned users back, with their role, during the retention period.
     Restore {
-        /// Account ids (base64url; they may start with `-`).
-        #[arg(required = true, allow_hyphen_values = true)]
+        /// Account ids (base64url). Ids that start with `-` go after `--`
+        /// (`users restore --tenant T -- -abc…`): a list that took hyphen values would
+        /// swallow the options after it.
+        #[arg(required = true)]
         ids: Vec<String>,
         #[arg(long)]
         tenant: Option<String>,
