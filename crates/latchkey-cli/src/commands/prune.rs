@@ -74,7 +74,10 @@ pub async fn prune(ctx: &Ctx, args: PruneArgs) -> anyhow::Result<()> {
             })?;
         pruned += batch.pruned;
         accounts_removed += batch.accounts_removed;
-        progress.show(pruned);
+        // A run ending on a full batch asks once more and gets an empty one.
+        if batch.pruned > 0 {
+            progress.show(pruned);
+        }
         if !batch.remaining {
             break;
         }
