@@ -95,6 +95,8 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
         ("/api/v1/tenants/{tenant}/jwks.json", &["get"]),
         ("/api/v1/tenants/{tenant}/users", &["get", "post"]),
         ("/api/v1/tenants/{tenant}/users/import", &["post"]),
+        ("/api/v1/tenants/{tenant}/users/prune", &["post"]),
+        ("/api/v1/tenants/{tenant}/users/restore", &["post"]),
         (
             "/api/v1/tenants/{tenant}/users/{id}",
             &["get", "patch", "delete"],
@@ -125,7 +127,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 26);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 28);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http
