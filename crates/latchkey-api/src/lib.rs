@@ -292,6 +292,75 @@ wire! {
         pub imported: u64,
     }
 
+    /// `POST /api/v1/tenants/{tenant}/users/prune`: removes (or, as a dry run, lists) the
+    /// tenant's members without a sign-in since `inactive_since` (never-signed-in ones
+    /// when created before it). The caller and platform administrators are never
+    /// pruned, tenant administrators only with `include_admins`. A real run prunes ONE
+    /// batch per request; send `next` back as `after` until `remaining` is false.
+    #[serde(deny_unknown_fields)]
+    pub struct PruneUsersRequest {
+        /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`: the start of that period, UTC.
+        pub inactive_since: String,
+        /// Required, so that a forgotten field never deletes anything by surprise.
+        pub dry_run: bool,
+        #[serde(default)]
+        pub include_admins: bool,
+        /// Dry run: page size, 1-1000 (default 1000). Real run: members per batch,
+        /// 1-1000 (default 1000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub limit: Option<u32>,
+        /// The `next` of the previous page or batch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub after: Option<String>,
+    }
+
+    /// A member a prune would remove.
+    pub struct DormantUserView {
+        pub id: String,
+        pub email: String,
+        pub role: String,
+        #[serde(with = "time::serde::rfc3339::option")]
+        pub last_login_at: Option<OffsetDateTime>,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+    }
+
+    /// The answer to a dry run: one page of the members a real run would remove, in
+    /// email order.
+    pub struct PrunePreview {
+        pub items: Vec<DormantUserView>,
+        /// Pass as `after` for the next page; `null` on the last page.
+        #[serde(default)]
+        pub next: Option<String>,
+        /// How many members match in all; only on the first page (without `after`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub total: Option<i64>,
+    }
+
+    /// The answer to a real run: what its one batch removed.
+    pub struct PruneBatchResponse {
+        /// Members removed from the tenant by this batch.
+        pub pruned: u64,
+        /// Of those, accounts that belonged to no other tenant and were removed too.
+        pub accounts_removed: u64,
+        /// Whether another batch may find more; send `next` as `after`.
+        pub remaining: bool,
+        #[serde(default)]
+        pub next: Option<String>,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/users/restore`: brings pruned members back within
+    /// the retention period, all or none.
+    #[serde(deny_unknown_fields)]
+    pub struct RestoreUsersRequest {
+        /// Account ids, at most 1000.
+        pub ids: Vec<String>,
+    }
+
+    pub struct RestoreUsersResponse {
+        pub restored: u64,
+    }
+
     /// `PATCH /api/v1/tenants/{tenant}/users/{id}`: absent fields stay; `custom_data` is
     /// merged key by key (`null` removes a key); `username: null` clears it.
     #[serde(deny_unknown_fields)]

@@ -1091,3 +1091,76 @@ fn publishes_and_accepts_terms_and_sets_the_customer_profile() {
     assert!(human.contains("accepted"), "{human}");
     fails(admin, &["terms", "accept", "9"], None);
 }
+
+#[test]
+fn prunes_dormant_users_and_restores_them() {
+    let server = start_server();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let accounts: String = (1..=5)
+        .map(|i| format!("{{\"email\": \"old{i}@example.com\"}}\n"))
+        .collect();
+    ok(config, &["users", "import", "-"], Some(&accounts));
+    // Everyone created before 2100 is dormant, except the caller (a platform admin).
+    let listed = ok_json(config, &dormant(&["--dry-run", "--batch-size", "2"]), None);
+    let expected: Vec<String> = (1..=5).map(|i| format!("old{i}@example.com")).collect();
+    assert_eq!(emails(&listed), expected);
+    let ids: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    // Not a terminal and no --yes: refused, nothing removed; a bad date names the rule.
+    let refused = fails(config, &dormant(&[]), None);
+    assert!(
+        refused.contains("refusing to prune 5 users") && refused.contains("--yes"),
+        "{refused}"
+    );
+    let bad = fails(
+        config,
+        &["users", "prune", "--inactive-since", "2024-13", "--yes"],
+        None,
+    );
+    assert!(bad.contains("no such month"), "{bad}");
+
+    let out = latchkey(
+        config,
+        &dormant(&["--yes", "--batch-size", "2", "--json"]),
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary,
+        serde_json::json!({"pruned": 5, "accounts_removed": 5})
+    );
+    assert!(
+        text(&out.stderr).contains("pruned 5 / 5"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left = ok_json(config, &["users", "list"], None);
+    assert_eq!(emails(&left), [ADMIN_EMAIL]);
+    assert_eq!(
+        ok(config, &dormant(&["--yes"]), None),
+        "No dormant users to prune.\n"
+    );
+
+    // Ids may start with '-': they go after `--`, the options before.
+    let mut restore = vec!["users", "restore", "--tenant", "default", "--json", "--"];
+    restore.extend(ids[..2].iter().map(String::as_str));
+    let restored: Value = serde_json::from_str(&ok(config, &restore, None)).unwrap();
+    assert_eq!(restored, serde_json::json!({"restored": 2}));
+    let back = ok_json(config, &["users", "list", "--email", "old"], None);
+    assert_eq!(emails(&back), expected[..2]);
+}
+
+/// `users prune --inactive-since 2100` and `args`.
+fn dormant<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["users", "prune", "--inactive-since", "2100"];
+    all.extend_from_slice(args);
+    all
+}

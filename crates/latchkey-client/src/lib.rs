@@ -22,6 +22,7 @@ mod client;
 mod endpoints;
 mod error;
 mod import;
+mod prune;
 mod secret;
 
 pub use client::{Client, REFRESH_MARGIN_SECS, SignedIn};

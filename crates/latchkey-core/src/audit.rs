@@ -41,6 +41,11 @@ pub mod actions {
     pub const ACCOUNT_DELETE: &str = "account.delete";
     /// One event per bulk-import request (not per account), detail `{"count": N}`.
     pub const ACCOUNT_IMPORT: &str = "account.import";
+    /// One event per account a prune removed from a tenant, detail `{"email", "role",
+    /// "account_removed"}`; written in the transaction of the prune's batch.
+    pub const ACCOUNT_PRUNE: &str = "account.prune";
+    /// One event per account brought back from a prune's tombstone.
+    pub const ACCOUNT_RESTORE: &str = "account.restore";
     pub const PASSWORD_CHANGE: &str = "account.password_change";
     pub const PASSWORD_SET: &str = "account.password_set";
     pub const TENANT_CREATE: &str = "tenant.create";

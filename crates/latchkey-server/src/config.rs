@@ -46,6 +46,9 @@ impl Default for HashingConfig {
     }
 }
 
+/// Days pruned accounts stay restorable unless `prune_retention_days` says otherwise.
+pub const DEFAULT_PRUNE_RETENTION_DAYS: u32 = 30;
+
 /// The settings the server runs with, after every layer has been applied.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -66,6 +69,8 @@ pub struct Config {
     /// The algorithm of each tenant's first signing key (later keys keep the algorithm
     /// of the key they replace unless a rotation names another).
     pub signing_algorithm: SigningAlgorithm,
+    /// Days a pruned account can be restored before housekeeping purges it (default 30).
+    pub prune_retention_days: u32,
 }
 
 /// A setting that could not be accepted.
@@ -107,6 +112,7 @@ struct FileConfig {
     admin_email: Option<String>,
     hashing: Option<HashingConfig>,
     signing_algorithm: Option<String>,
+    prune_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -224,6 +230,25 @@ impl Config {
                 None => SigningAlgorithm::default(),
             };
 
+        let prune_retention_days =
+            match env("LATCHKEY_PRUNE_RETENTION_DAYS").filter(|v| !v.is_empty()) {
+                Some(text) => text.trim().parse::<u32>().map_err(|_| {
+                    invalid(
+                        "prune_retention_days",
+                        "expected a whole number of days (0-36500)",
+                    )
+                })?,
+                None => file
+                    .prune_retention_days
+                    .unwrap_or(DEFAULT_PRUNE_RETENTION_DAYS),
+            };
+        if prune_retention_days > 36_500 {
+            return Err(invalid(
+                "prune_retention_days",
+                "expected a whole number of days (0-36500)",
+            ));
+        }
+
         Ok(Self {
             listen,
             data_dir,
@@ -235,6 +260,7 @@ impl Config {
             admin_password: admin_password.map(SecretString::new),
             hashing,
             signing_algorithm,
+            prune_retention_days,
         })
     }
 
@@ -289,6 +315,35 @@ mod tests {
             "http://127.0.0.1:8080"
         );
         assert!(config.store_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn prune_retention_comes_from_file_or_environment() {
+        assert_eq!(
+            load(Overrides::default(), &[])
+                .unwrap()
+                .prune_retention_days,
+            30
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(&file, "prune_retention_days = 7\n").unwrap();
+        let with_file = || Overrides {
+            config_file: Some(file.clone()),
+            ..Overrides::default()
+        };
+        assert_eq!(load(with_file(), &[]).unwrap().prune_retention_days, 7);
+        let env = [("LATCHKEY_PRUNE_RETENTION_DAYS", "90")];
+        assert_eq!(load(with_file(), &env).unwrap().prune_retention_days, 90);
+        let bad = load(
+            Overrides::default(),
+            &[("LATCHKEY_PRUNE_RETENTION_DAYS", "a month")],
+        );
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("prune_retention_days")
+        );
     }
 
     #[test]

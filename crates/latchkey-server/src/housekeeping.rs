@@ -1,5 +1,6 @@
 //! Periodic clean-up of state nothing can use any more (ended sessions, expired refresh
-//! tokens, stale brute-force counters, retired keys), so tables do not grow for ever.
+//! tokens, stale brute-force counters, retired keys, tombstones of pruned accounts past
+//! their retention), so tables do not grow for ever.
 //! Every node runs it; the purge is idempotent, so nodes sharing one PostgreSQL only
 //! repeat each other's (cheap) work.
 
@@ -30,6 +31,7 @@ pub async fn purge_once(services: &Services) -> StoreResult<PurgeReport> {
             sessions_ended_before: now - SESSION_RETENTION,
             tokens_expired_before: now - TOKEN_RETENTION,
             throttles_idle_since: now - THROTTLE_MEMORY,
+            pruned_before: now - services.prune_retention,
             now,
         })
         .await
@@ -45,7 +47,7 @@ pub async fn run(services: Arc<Services>) {
             Ok(report) if report != PurgeReport::default() => {
                 tracing::info!(
                     ?report,
-                    "purged expired sessions, tokens, counters and keys"
+                    "purged expired sessions, tokens, counters, keys and pruned accounts"
                 );
             }
             Ok(_) => {}

@@ -109,6 +109,7 @@ impl Server {
             lifetimes: TokenLifetimes::default(),
             public_url: config.public_url_for(bound),
             hot: services::HotRows::default(),
+            prune_retention: time::Duration::days(i64::from(config.prune_retention_days)),
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
         services.hasher.release_idle_areas();

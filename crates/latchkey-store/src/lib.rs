@@ -17,10 +17,11 @@ pub mod testing;
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
     AccountCredentials, AccountMfa, AuthorizationCode, MemberFilter, MemberRecord,
-    MembershipRemoval, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
-    SigningKeyStatus, StoredSigningKey,
+    MembershipRemoval, PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome,
+    SignInRecord, SigningKeyStatus, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
+pub use sql::prune::MAX_PRUNE_BATCH;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -46,6 +47,10 @@ pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
         ))
     }
 }
+
+/// The most tombstones of each kind (pruned memberships, pruned accounts) one
+/// [`Store::purge_expired`] deletes; the rest go in the following runs.
+pub const PURGE_PRUNED_PER_RUN: u32 = 50_000;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -210,6 +215,43 @@ pub trait Store: Send + Sync + 'static {
         page: &PageRequest,
     ) -> StoreResult<Page<MemberRecord>>;
 
+    // ---- dormant-account prune ---------------------------------------------------------
+
+    /// Prunes the first `limit` members of `tenant` that match `filter` and sort after
+    /// the email key `after`, in email order, as ONE transaction: their memberships move
+    /// to `pruned_memberships`, their sessions in the tenant end, and accounts left
+    /// without any membership move (with their authenticator) to `pruned_accounts`.
+    /// Each account gets its own audit event, a copy of `audit` with a fresh id, the
+    /// account as target and `{"email", "role", "account_removed"}` merged into the
+    /// detail. The victims are selected inside the transaction with the filter of
+    /// [`Store::list_members`], so a dry run lists exactly what a run removes, and an
+    /// interrupted run picks up where it stopped when started again.
+    #[allow(clippy::too_many_arguments)]
+    async fn prune_members(
+        &self,
+        tenant: &TenantId,
+        filter: &MemberFilter,
+        after: Option<&str>,
+        limit: u32,
+        pruned_by: &AccountId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<PruneBatch>;
+    /// Brings pruned members of `tenant` back, all or none, in one transaction: the
+    /// account (when it was moved out) with its authenticator, and its membership with
+    /// its role. `NotFound` when one of them has no pruned membership in `tenant` pruned
+    /// at or after `pruned_since` (never pruned there, restored already, out of its
+    /// retention, purged, or its account was deleted since);
+    /// `Conflict` when its email or username was registered again meanwhile. One audit
+    /// event per account, a copy of `audit` with a fresh id and the account as target.
+    async fn restore_pruned(
+        &self,
+        tenant: &TenantId,
+        accounts: &[AccountId],
+        pruned_since: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<u64>;
+
     // ---- sign-in throttling ----------------------------------------------------------
 
     async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle>;
@@ -327,7 +369,9 @@ pub trait Store: Send + Sync + 'static {
     /// (revoked or expired) before `sessions_ended_before`, with their refresh tokens;
     /// refresh tokens that expired before `tokens_expired_before`; throttle records that
     /// are not locked and saw no failure since `throttles_idle_since` (failures decay);
-    /// retired signing keys. Idempotent, so several nodes may run it.
+    /// retired signing keys; tombstones of pruned memberships and accounts pruned before
+    /// `pruned_before` (at most [`PURGE_PRUNED_PER_RUN`] of each per run, so a purge
+    /// after a prune of millions does not hold the writer for long). Idempotent, so several nodes may run it.
     async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport>;
 
     // ---- multi-factor authentication ------------------------------------------------

@@ -67,6 +67,49 @@ pub struct MemberFilter {
     pub search: Option<String>,
     /// Exactly this email or username (case-insensitive).
     pub login: Option<String>,
+    /// Leave out this account (a prune never removes its caller).
+    pub exclude_account: Option<latchkey_core::AccountId>,
+    /// Leave out platform administrators.
+    pub exclude_platform_admins: bool,
+    /// Leave out members with this role.
+    pub exclude_role: Option<RoleName>,
+    /// Leave out accounts that are members of other tenants too (a tenant
+    /// administrator has no authority over them).
+    pub exclude_shared: bool,
+}
+
+impl MemberFilter {
+    /// The members a prune removes: dormant since `inactive_since`, never `caller`, never a
+    /// platform administrator, no tenant administrator unless `include_admins`, and no
+    /// account shared with other tenants unless `shared_too` (the caller is a platform
+    /// administrator). A dry run lists with this filter, a real run removes with it, so
+    /// the two select the same members.
+    pub fn dormant(
+        inactive_since: OffsetDateTime,
+        caller: &latchkey_core::AccountId,
+        include_admins: bool,
+        shared_too: bool,
+    ) -> Self {
+        Self {
+            inactive_since: Some(inactive_since),
+            exclude_account: Some(caller.clone()),
+            exclude_platform_admins: true,
+            exclude_role: (!include_admins).then(RoleName::admin),
+            exclude_shared: !shared_too,
+            ..Self::default()
+        }
+    }
+}
+
+/// What one batch of a prune did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneBatch {
+    /// Memberships removed (one per account).
+    pub pruned: u64,
+    /// Of those, accounts left without any membership and moved to the tombstone.
+    pub accounts_removed: u64,
+    /// The email key of the batch's last member: the next batch starts after it.
+    pub last_key: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +167,8 @@ pub struct PurgeCutoffs {
     pub sessions_ended_before: OffsetDateTime,
     pub tokens_expired_before: OffsetDateTime,
     pub throttles_idle_since: OffsetDateTime,
+    /// Tombstones of pruned memberships and accounts older than this go for good.
+    pub pruned_before: OffsetDateTime,
     /// The present: a lock that has not run out yet is never purged.
     pub now: OffsetDateTime,
 }
@@ -135,6 +180,9 @@ pub struct PurgeReport {
     pub refresh_tokens: u64,
     pub throttles: u64,
     pub signing_keys: u64,
+    /// Pruned memberships and accounts whose retention ran out.
+    pub pruned_memberships: u64,
+    pub pruned_accounts: u64,
 }
 
 /// An authorization code as stored (the code itself is only known to the client).

@@ -69,3 +69,9 @@ crate::sql::impl_store!(
     backend = "postgres",
     for_update = " FOR UPDATE"
 );
+
+crate::sql::prune::impl_prune!(
+    PostgresStore,
+    sqlx::Postgres,
+    refresh_statistics = "ANALYZE memberships, accounts"
+);

@@ -15,6 +15,7 @@
 //! - the store's `write_lane()` (SQLite: a savepoint in a group-committed batch, see
 //!   `group_commit`; PostgreSQL: a transaction of its own) and its `reader()` pool.
 
+pub(crate) mod prune;
 pub(crate) mod rows;
 
 /// Rows per multi-row `INSERT` of a bulk import. An account row binds 10 parameters, a
@@ -92,9 +93,12 @@ pub(crate) fn first_taken(
 /// Implements [`Store`](crate::Store) for `$store`, a struct with
 /// `async fn write_lane(&self)` (whose lane has `begin()` and `durable()`) and
 /// `fn reader(&self) -> &sqlx::Pool<$db>`.
-/// The tenant-member filters shared by listing and counting, binding `$1` tenant, `$2`
-/// email prefix pattern, `$3` role, `$4` inactive-since millis, `$5` search pattern and
-/// `$6` exact login. A filter left out binds NULL and its condition is true for every row.
+/// The tenant-member filters shared by listing, counting and pruning, binding `$1`
+/// tenant, `$2` email prefix pattern, `$3` role, `$4` inactive-since millis, `$5` search
+/// pattern, `$6` exact login, `$7` an account to leave out, `$8` TRUE to leave out
+/// platform administrators, `$9` a role to leave out and `$10` TRUE to leave out accounts
+/// that belong to other tenants too. A filter left out binds NULL and its condition is
+/// true for every row. Bind them with [`bind_member_filter!`].
 macro_rules! member_filter {
     () => {
         "FROM memberships m JOIN accounts a ON a.id = m.account_id \
@@ -104,8 +108,41 @@ macro_rules! member_filter {
          AND ($4 IS NULL OR a.last_login_at < $4 \
               OR (a.last_login_at IS NULL AND a.created_at < $4)) \
          AND ($5 IS NULL OR a.email_key LIKE $5 ESCAPE '\\' OR a.username_key LIKE $5 ESCAPE '\\') \
-         AND ($6 IS NULL OR a.email_key = $6 OR a.username_key = $6)"
+         AND ($6 IS NULL OR a.email_key = $6 OR a.username_key = $6) \
+         AND ($7 IS NULL OR a.id <> $7) \
+         AND ($8 IS NULL OR a.platform_admin = FALSE) \
+         AND ($9 IS NULL OR m.role <> $9) \
+         AND ($10 IS NULL OR NOT EXISTS (SELECT 1 FROM memberships o \
+              WHERE o.account_id = m.account_id AND o.tenant_id <> m.tenant_id))"
     };
+}
+
+/// Binds `$1`-`$10` of [`member_filter!`] to `$query`.
+macro_rules! bind_member_filter {
+    ($query:expr, $tenant:expr, $filter:expr) => {{
+        let filter: &$crate::MemberFilter = $filter;
+        $query
+            .bind($tenant.as_str())
+            .bind(
+                filter
+                    .email_prefix
+                    .as_ref()
+                    .map(|p| rows::like_prefix(&p.to_lowercase())),
+            )
+            .bind(filter.role.as_ref().map(RoleName::as_str))
+            .bind(filter.inactive_since.map(millis))
+            .bind(
+                filter
+                    .search
+                    .as_ref()
+                    .map(|t| rows::like_substring(&t.to_lowercase())),
+            )
+            .bind(filter.login.as_ref().map(|l| l.to_lowercase()))
+            .bind(filter.exclude_account.as_ref().map(AccountId::as_str))
+            .bind(filter.exclude_platform_admins.then_some(true))
+            .bind(filter.exclude_role.as_ref().map(RoleName::as_str))
+            .bind(filter.exclude_shared.then_some(true))
+    }};
 }
 
 macro_rules! impl_store {
@@ -1046,6 +1083,23 @@ macro_rules! impl_store {
                         query.push_bind(login);
                         query.push(")");
                     }
+                    if let Some(account) = &filter.exclude_account {
+                        query.push(" AND a.id <> ");
+                        query.push_bind(account.as_str());
+                    }
+                    if filter.exclude_platform_admins {
+                        query.push(" AND a.platform_admin = FALSE");
+                    }
+                    if let Some(role) = &filter.exclude_role {
+                        query.push(" AND m.role <> ");
+                        query.push_bind(role.as_str());
+                    }
+                    if filter.exclude_shared {
+                        query.push(
+                            " AND NOT EXISTS (SELECT 1 FROM memberships o \
+                             WHERE o.account_id = m.account_id AND o.tenant_id <> m.tenant_id)",
+                        );
+                    }
                     if let Some(after) = &page.after {
                         query.push(" AND m.email_key > ");
                         query.push_bind(after.as_str());
@@ -1065,16 +1119,36 @@ macro_rules! impl_store {
                 }
 
                 async fn count_members(&self, tenant: &TenantId, filter: &MemberFilter) -> StoreResult<i64> {
-                    let row = sqlx::query(concat!("SELECT COUNT(*) AS members ", $crate::sql::member_filter!()))
-                        .bind(tenant.as_str())
-                        .bind(filter.email_prefix.as_ref().map(|p| rows::like_prefix(&p.to_lowercase())))
-                        .bind(filter.role.as_ref().map(RoleName::as_str))
-                        .bind(filter.inactive_since.map(millis))
-                        .bind(filter.search.as_ref().map(|t| rows::like_substring(&t.to_lowercase())))
-                        .bind(filter.login.as_ref().map(|l| l.to_lowercase()))
+                    let count = sqlx::query(concat!("SELECT COUNT(*) AS members ", $crate::sql::member_filter!()));
+                    let row = $crate::sql::bind_member_filter!(count, tenant, filter)
                         .fetch_one(self.reader())
                         .await?;
                     row.int("members")
+                }
+
+                // ---- dormant-account prune (SQL in sql/prune.rs) --------------------
+
+                async fn prune_members(
+                    &self,
+                    tenant: &TenantId,
+                    filter: &MemberFilter,
+                    after: Option<&str>,
+                    limit: u32,
+                    pruned_by: &AccountId,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<$crate::PruneBatch> {
+                    self.prune_batch(tenant, filter, after, limit, pruned_by, now, audit).await
+                }
+
+                async fn restore_pruned(
+                    &self,
+                    tenant: &TenantId,
+                    accounts: &[AccountId],
+                    pruned_since: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<u64> {
+                    self.restore_batch(tenant, accounts, pruned_since, audit).await
                 }
 
                 // ---- sign-in throttling --------------------------------------------
@@ -1296,6 +1370,29 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
+                    // Tombstones of a prune whose retention ran out, a bounded number per
+                    // run (the subquery's LIMIT) so a prune of millions is purged over
+                    // several runs rather than in one long transaction.
+                    let pruned_memberships = sqlx::query(
+                        "DELETE FROM pruned_memberships WHERE (tenant_id, account_id) IN \
+                         (SELECT tenant_id, account_id FROM pruned_memberships \
+                          WHERE pruned_at < $1 LIMIT $2)",
+                    )
+                    .bind(millis(cutoffs.pruned_before))
+                    .bind(i64::from($crate::PURGE_PRUNED_PER_RUN))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    // Their authenticators' copies cascade.
+                    let pruned_accounts = sqlx::query(
+                        "DELETE FROM pruned_accounts WHERE id IN \
+                         (SELECT id FROM pruned_accounts WHERE pruned_at < $1 LIMIT $2)",
+                    )
+                    .bind(millis(cutoffs.pruned_before))
+                    .bind(i64::from($crate::PURGE_PRUNED_PER_RUN))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                     tx.commit().await?;
                     lane.durable().await?;
                     Ok(PurgeReport {
@@ -1303,6 +1400,8 @@ macro_rules! impl_store {
                         refresh_tokens: session_tokens + expired_tokens,
                         throttles,
                         signing_keys,
+                        pruned_memberships,
+                        pruned_accounts,
                     })
                 }
 
@@ -1990,6 +2089,7 @@ macro_rules! impl_store {
     };
 }
 
+pub(crate) use bind_member_filter;
 pub(crate) use impl_store;
 pub(crate) use member_filter;
 

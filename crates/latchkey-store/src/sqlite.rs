@@ -97,3 +97,5 @@ crate::sql::impl_store!(
     backend = "sqlite",
     for_update = ""
 );
+
+crate::sql::prune::impl_prune!(SqliteStore, sqlx::Sqlite, refresh_statistics = "");

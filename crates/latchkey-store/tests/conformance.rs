@@ -38,6 +38,12 @@ use import::{
     import_conflicts_name_the_account_and_write_nothing,
     import_creates_accounts_with_memberships_and_one_event,
 };
+#[path = "conformance/prune.rs"]
+mod prune;
+use prune::{
+    an_interrupted_prune_of_100_000_completes_when_run_again,
+    prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
+};
 // Multi-factor authentication cases live beside this file.
 #[path = "conformance/mfa.rs"]
 mod mfa;
@@ -188,6 +194,8 @@ conformance!(
     malformed_audit_cursor_is_rejected,
     import_creates_accounts_with_memberships_and_one_event,
     import_conflicts_name_the_account_and_write_nothing,
+    prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
+    an_interrupted_prune_of_100_000_completes_when_run_again,
 );
 
 // The concurrency cases need an owned store to spawn tasks with, and threads to race on.
@@ -2884,6 +2892,7 @@ async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
         sessions_ended_before: at(5_000),
         tokens_expired_before: at(5_000),
         throttles_idle_since: at(10_000),
+        pruned_before: at(5_000),
         now: at(20_000),
     };
     let report = store.purge_expired(&cutoffs).await.unwrap();
@@ -2894,6 +2903,8 @@ async fn purge_removes_only_what_nothing_can_use(store: &dyn Store) {
             refresh_tokens: 2,
             throttles: 1,
             signing_keys: 1,
+            pruned_memberships: 0,
+            pruned_accounts: 0,
         }
     );
     assert_eq!(store.session(&revoked.id).await.unwrap(), None);

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod import;
 pub mod keys;
 pub mod mfa;
+pub mod prune;
 pub mod sessions;
 pub mod tenants;
 pub mod terms;

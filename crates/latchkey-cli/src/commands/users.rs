@@ -99,6 +99,41 @@ pub enum UsersCommand {
         #[arg(long, value_name = "N", default_value_t = 0)]
         skip: u64,
     },
+    /// Remove dormant users: no sign-in since DATE (never signed in and created before
+    /// it). The caller and platform administrators are never pruned, tenant
+    /// administrators only with --include-admins. Runs in batches; an interrupted run
+    /// continues when started again. Pruned users can be restored during the server's
+    /// retention period (`prune_retention_days`, default 30).
+    Prune {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// YYYY, YYYY-MM or YYYY-MM-DD: the start of that period, UTC.
+        #[arg(long, value_name = "DATE")]
+        inactive_since: String,
+        /// Only list the users a real run would remove.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Prune tenant administrators (role `admin`) too.
+        #[arg(long)]
+        include_admins: bool,
+        /// Users per request (1-1000).
+        #[arg(long, value_name = "N", default_value_t = 1000,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
+        batch_size: u32,
+    },
+    /// Bring pruned users back, with their role, during the retention period.
+    Restore {
+        /// Account ids (base64url). Ids that start with `-` go after `--`
+        /// (`users restore --tenant T -- -abc…`): a list that took hyphen values would
+        /// swallow the options after it.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Set a user's password, read from the first line of stdin.
     SetPassword {
         /// Account id (base64url; it may start with `-`).
@@ -246,6 +281,25 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> anyhow::Result<()> {
             };
             super::import::run(ctx, args).await
         }
+        UsersCommand::Prune {
+            tenant,
+            inactive_since,
+            dry_run,
+            yes,
+            include_admins,
+            batch_size,
+        } => {
+            let args = super::prune::PruneArgs {
+                tenant,
+                inactive_since,
+                dry_run,
+                yes,
+                include_admins,
+                batch_size,
+            };
+            super::prune::prune(ctx, args).await
+        }
+        UsersCommand::Restore { ids, tenant } => super::prune::restore(ctx, tenant, ids).await,
         UsersCommand::SetPassword {
             id,
             password_stdin,

@@ -8,6 +8,7 @@ mod me;
 mod mfa;
 mod openapi;
 mod ops;
+mod prune;
 pub mod session;
 mod tenants;
 mod terms;
@@ -78,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         )
         // Its own body limit (16 MiB) is set by its extractor.
         .route("/tenants/{tenant}/users/import", post(import::import))
+        .route("/tenants/{tenant}/users/prune", post(prune::prune))
+        .route("/tenants/{tenant}/users/restore", post(prune::restore))
         .route(
             "/tenants/{tenant}/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),

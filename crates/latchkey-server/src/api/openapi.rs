@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, session, tenants, terms, users};
+use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,10 +18,13 @@ use super::{applications, import, me, mfa, ops, session, tenants, terms, users};
         terms::publish, terms::list, terms::own, terms::accept,
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session, import::import,
+        prune::prune, prune::restore,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
         ops::healthz, ops::readyz, ops::metrics,
     ),
+    // A dry run's answer, which the prune path can only describe in words.
+    components(schemas(latchkey_api::PrunePreview, latchkey_api::DormantUserView)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

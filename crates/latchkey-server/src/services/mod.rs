@@ -13,6 +13,7 @@ mod import;
 pub mod members;
 mod mfa;
 mod oauth;
+mod prune;
 mod sign_in_profile;
 mod tenants;
 mod terms;
@@ -27,6 +28,7 @@ pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
 pub use oauth::{Introspection, ServiceToken};
+pub use prune::{MAX_RESTORE_IDS, PRUNE_BATCH, PruneCriteria};
 pub use sign_in_profile::{HomeSignIn, SecondFactorUse, SignedIn, TermsStatus};
 pub use tenants::TenantSpec;
 pub use terms::TermsPublication;
@@ -59,6 +61,9 @@ pub struct Services {
     pub public_url: String,
     /// Tenants and roles cached for [`HOT_ROW_TTL`].
     pub hot: HotRows,
+    /// How long pruned accounts and memberships can be restored before housekeeping
+    /// purges them.
+    pub prune_retention: time::Duration,
 }
 
 impl Services {

@@ -8,6 +8,7 @@ mod keycloak_admin;
 mod maestro;
 mod mfa;
 mod oidc;
+mod prune;
 mod signing_keys;
 mod terms;
 
@@ -96,6 +97,8 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
         ("/api/v1/tenants/{tenant}/jwks.json", &["get"]),
         ("/api/v1/tenants/{tenant}/users", &["get", "post"]),
         ("/api/v1/tenants/{tenant}/users/import", &["post"]),
+        ("/api/v1/tenants/{tenant}/users/prune", &["post"]),
+        ("/api/v1/tenants/{tenant}/users/restore", &["post"]),
         (
             "/api/v1/tenants/{tenant}/users/{id}",
             &["get", "patch", "delete"],
@@ -129,7 +132,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 29);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 31);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http
