@@ -390,12 +390,14 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     /// Activates the pending authenticator and records `step`, the time step of the
-    /// confirming code, as used. False, nothing written, when none is pending.
+    /// confirming code, as used, and clears the sign-in throttle `clear_throttle` (the
+    /// failed confirmations counted on it). False, nothing written, when none is pending.
     async fn confirm_mfa_enrolment(
         &self,
         account: &AccountId,
         step: i64,
         now: OffsetDateTime,
+        clear_throttle: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
     /// Accepts a code of time `step` for the account's active authenticator: true only

@@ -1825,6 +1825,7 @@ macro_rules! impl_store {
                     account: &AccountId,
                     step: i64,
                     now: OffsetDateTime,
+                    clear_throttle: Option<&str>,
                     audit: &AuditEvent,
                 ) -> StoreResult<bool> {
                     let mut lane = self.write_lane().await?;
@@ -1840,6 +1841,12 @@ macro_rules! impl_store {
                     .await?;
                     if confirmed.rows_affected() == 0 {
                         return Ok(false);
+                    }
+                    if let Some(key) = clear_throttle {
+                        sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     Self::commit_audited(tx, audit).await?;
                     lane.durable().await?;

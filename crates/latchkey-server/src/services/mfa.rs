@@ -129,10 +129,27 @@ impl Services {
                 "multi-factor authentication is already active",
             ));
         }
+        // Confirmation codes are guesses like sign-in codes: they count on the account's
+        // sign-in counter, so a stolen session cannot brute-force the 10^6 codes of a
+        // secret it planted. The next successful sign-in resets the counter.
+        let throttle_key = super::auth::account_throttle_key(&caller.account.id);
+        self.reserve_attempt(&throttle_key, self.clock.now())
+            .await?;
         let secret = self.open_secret(&pending)?;
-        let step = totp::verify_code(&secret, code, self.clock.now())
-            .and_then(|step| i64::try_from(step).ok())
-            .ok_or(ServiceError::InvalidTotp)?;
+        let verified = totp::verify_code(&secret, code, self.clock.now())
+            .and_then(|step| i64::try_from(step).ok());
+        let Some(step) = verified else {
+            let event = self.audit_event(
+                Some(&caller.tenant.id),
+                Some(&caller.account.id),
+                actions::MFA_CONFIRM,
+                Some(caller.account.id.to_string()),
+                AuditOutcome::Failure,
+                json!({"reason": "invalid_totp"}),
+            );
+            self.store.append_audit(&event).await?;
+            return Err(ServiceError::InvalidTotp);
+        };
         let event = self.audit_event(
             Some(&caller.tenant.id),
             Some(&caller.account.id),
@@ -143,7 +160,13 @@ impl Services {
         );
         if !self
             .store
-            .confirm_mfa_enrolment(&caller.account.id, step, self.clock.now(), &event)
+            .confirm_mfa_enrolment(
+                &caller.account.id,
+                step,
+                self.clock.now(),
+                Some(&throttle_key),
+                &event,
+            )
             .await?
         {
             // Confirmed or disabled by a concurrent request.

@@ -16,6 +16,7 @@ use crate::harness::{
 on_both_backends!(
     enrolment_confirmation_and_sign_in_with_codes,
     failed_codes_lead_to_the_lockout,
+    wrong_confirmation_codes_are_throttled,
     disabling_needs_password_and_code,
     administrators_reset_and_tenants_require_mfa,
     oidc_password_grant_takes_the_totp_field,
@@ -312,6 +313,47 @@ async fn failed_codes_lead_to_the_lockout(app: TestApp) {
     )
     .await;
     assert_eq!(unlocked.status, StatusCode::OK, "{}", unlocked.body);
+}
+
+/// Confirming an enrolment guesses a code like a sign-in does, so failures count on
+/// the account's sign-in counter and a holder of a session cannot try every code.
+async fn wrong_confirmation_codes_are_throttled(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "default", "ada@example.com", "user")
+        .await;
+    let ada = app.token("default", "ada@example.com", USER_PASSWORD).await;
+    let enrolled = enrol(&app, &ada).await;
+    let mut refused = Vec::new();
+    for _ in 0..6 {
+        let reply = confirm(&app, &ada, &enrolled.wrong_code(&app)).await;
+        refused.push(reply.status);
+    }
+    assert_eq!(refused[0], StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "six wrong codes in a row were never throttled: {refused:?}"
+    );
+    // Throttled: even the right code waits.
+    let early = confirm(&app, &ada, &enrolled.code(&app, 0)).await;
+    assert_problem(&early, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    // The wait outlasts the access token: sign in again (the enrolment is still pending,
+    // so the password alone suffices) and confirm.
+    app.clock.advance(Duration::minutes(15));
+    let ada = app.token("default", "ada@example.com", USER_PASSWORD).await;
+    let confirmed = confirm(&app, &ada, &enrolled.code(&app, 0)).await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        confirmed.body
+    );
+    let admin = app.admin_token().await;
+    let events = app.audit_events(&admin).await;
+    let failures = events
+        .iter()
+        .filter(|e| e["action"] == "mfa.confirm" && e["outcome"] == "failure")
+        .count();
+    assert!(failures >= 1, "failed confirmations are audited");
 }
 
 async fn disabling_needs_password_and_code(app: TestApp) {

@@ -76,12 +76,27 @@ async fn enrolment(store: &dyn Store) {
     assert_eq!(replaced.sealed_secret, b"other");
     assert_eq!(replaced.unused_recovery_codes, hashes("b"));
 
+    // A failed confirmation counted on the account's throttle; confirming clears it.
+    let throttle_key = "account:ada";
+    store
+        .reserve_login_attempt(
+            throttle_key,
+            &latchkey_core::lockout::LockoutPolicy::default(),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_throttle(throttle_key).await.unwrap().failures,
+        1
+    );
     assert!(
         store
             .confirm_mfa_enrolment(
                 &ada.id,
                 100,
                 at(3),
+                Some(throttle_key),
                 &event(actions::MFA_CONFIRM, Some(&acme.id), at(3))
             )
             .await
@@ -91,6 +106,10 @@ async fn enrolment(store: &dyn Store) {
     assert!(active.is_active());
     assert_eq!(active.confirmed_at, Some(at(3)));
     assert_eq!(active.last_step, Some(100));
+    assert_eq!(
+        store.login_throttle(throttle_key).await.unwrap().failures,
+        0
+    );
     // Nothing pending any more.
     assert!(
         !store
@@ -98,6 +117,7 @@ async fn enrolment(store: &dyn Store) {
                 &ada.id,
                 101,
                 at(4),
+                None,
                 &event(actions::MFA_CONFIRM, Some(&acme.id), at(4))
             )
             .await
@@ -167,6 +187,7 @@ async fn active_mfa(store: &dyn Store, email: &str) -> latchkey_core::AccountId 
                 &ada.id,
                 100,
                 at(2),
+                None,
                 &event(actions::MFA_CONFIRM, None, at(2))
             )
             .await
