@@ -215,8 +215,9 @@ macro_rules! impl_prune {
                     })
                 }
 
-                /// Moves the accounts `ids` (and their authenticators) to the tombstone
-                /// tables and deletes them; their sessions cascade.
+                /// Moves the accounts `ids` (with their authenticators and terms-of-use
+                /// acceptances) to the tombstone tables and deletes them; their sessions
+                /// cascade.
                 async fn entomb_accounts(
                     conn: &mut Conn,
                     ids: &[String],
@@ -248,6 +249,14 @@ macro_rules! impl_prune {
                     );
                     push_in(&mut codes, ids);
                     codes.build().execute(&mut *conn).await?;
+                    let mut terms = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO pruned_terms_acceptances \
+                         (tenant_id, account_id, version, accepted_at) \
+                         SELECT tenant_id, account_id, version, accepted_at \
+                         FROM terms_acceptances WHERE account_id",
+                    );
+                    push_in(&mut terms, ids);
+                    terms.build().execute(&mut *conn).await?;
                     let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM accounts WHERE id");
                     push_in(&mut delete, ids);
                     delete.build().execute(&mut *conn).await?;
@@ -308,7 +317,16 @@ macro_rules! impl_prune {
                             .bind(account.as_str())
                             .execute(&mut *tx)
                             .await?;
-                            // The authenticator's copies cascade.
+                            sqlx::query(
+                                "INSERT INTO terms_acceptances \
+                                 (tenant_id, account_id, version, accepted_at) \
+                                 SELECT tenant_id, account_id, version, accepted_at \
+                                 FROM pruned_terms_acceptances WHERE account_id = $1",
+                            )
+                            .bind(account.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            // The authenticator's and the acceptances' copies cascade.
                             sqlx::query("DELETE FROM pruned_accounts WHERE id = $1")
                                 .bind(account.as_str())
                                 .execute(&mut *tx)

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use latchkey_core::audit::actions;
+use latchkey_core::terms::{TermsAcceptance, TermsVersion};
 use latchkey_core::{Account, AccountId, NewImportedAccount, RoleName, Tenant};
 use latchkey_store::{ConflictOn, MemberFilter, PruneBatch, PurgeCutoffs, Store, StoreError};
 
@@ -135,6 +136,37 @@ pub(crate) async fn prune_selects_what_the_dry_run_lists_and_restore_undoes_it(s
         .await
         .unwrap();
 
+    // The dormant account accepted the tenant's terms: the acceptance survives the
+    // account's prune and restore.
+    let terms = store
+        .publish_terms(
+            &TermsVersion {
+                tenant_id: acme.id.clone(),
+                version: 1,
+                public_url: "https://acme.test/terms/1".into(),
+                enforce_date: created,
+                created_at: created,
+            },
+            &event(actions::TERMS_PUBLISH, Some(&acme.id), created),
+        )
+        .await
+        .unwrap();
+    let acceptance = TermsAcceptance {
+        tenant_id: acme.id.clone(),
+        account_id: dormant.id.clone(),
+        version: terms.version,
+        accepted_at: created,
+    };
+    assert!(
+        store
+            .accept_terms(
+                &acceptance,
+                &event(actions::TERMS_ACCEPT, Some(&acme.id), created)
+            )
+            .await
+            .unwrap()
+    );
+
     // A tenant administrator: no admins, no accounts shared with other tenants.
     let narrow = MemberFilter::dormant(at(DATE), &caller.id, false, false);
     let expected: BTreeSet<String> = ["dormant@acme.test", "lapsed@acme.test"]
@@ -232,6 +264,10 @@ pub(crate) async fn prune_selects_what_the_dry_run_lists_and_restore_undoes_it(s
         .unwrap()
         .unwrap();
     assert_eq!(back.account, dormant);
+    assert_eq!(
+        store.accepted_terms(&acme.id, &dormant.id).await.unwrap(),
+        vec![acceptance]
+    );
     assert_eq!(back.password_hash.as_deref(), Some("$argon2id$original"));
     // Restoring twice, or what was never pruned: not found, nothing written.
     assert!(matches!(
