@@ -127,7 +127,10 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), effective.permissions.len());
-        assert_eq!(effective.permissions[..user.permissions.len()], user.permissions[..]);
+        assert_eq!(
+            effective.permissions[..user.permissions.len()],
+            user.permissions[..]
+        );
     }
 
     #[test]

@@ -143,7 +143,9 @@ impl ProjectTitle {
 pub fn checked_description(raw: &str) -> Result<String, InvalidText> {
     let text = raw.trim();
     if text.chars().count() > MAX_PROJECT_DESCRIPTION
-        || text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        || text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(InvalidText::Length(
             "project description",
@@ -201,7 +203,10 @@ mod tests {
 
     #[test]
     fn a_tenant_admin_is_project_admin_everywhere() {
-        assert_eq!(effective_project_role(&tenant("admin"), None, &[]), Some(Admin));
+        assert_eq!(
+            effective_project_role(&tenant("admin"), None, &[]),
+            Some(Admin)
+        );
         assert_eq!(
             effective_project_role(&tenant("admin"), Some(Reader), &[]),
             Some(Admin)
@@ -217,26 +222,47 @@ mod tests {
     #[test]
     fn the_highest_of_direct_and_group_roles_wins() {
         let user = tenant("user");
-        assert_eq!(effective_project_role(&user, Some(Reader), &[Admin]), Some(Admin));
-        assert_eq!(effective_project_role(&user, Some(Member), &[Reader]), Some(Member));
-        assert_eq!(effective_project_role(&user, None, &[Reader, Member]), Some(Member));
-        assert_eq!(effective_project_role(&user, Some(Reader), &[]), Some(Reader));
+        assert_eq!(
+            effective_project_role(&user, Some(Reader), &[Admin]),
+            Some(Admin)
+        );
+        assert_eq!(
+            effective_project_role(&user, Some(Member), &[Reader]),
+            Some(Member)
+        );
+        assert_eq!(
+            effective_project_role(&user, None, &[Reader, Member]),
+            Some(Member)
+        );
+        assert_eq!(
+            effective_project_role(&user, Some(Reader), &[]),
+            Some(Reader)
+        );
     }
 
     #[test]
     fn demo_and_reader_tenant_roles_are_capped_at_reader() {
         for name in ["demo", "reader"] {
             let role = tenant(name);
-            assert_eq!(effective_project_role(&role, Some(Admin), &[]), Some(Reader));
+            assert_eq!(
+                effective_project_role(&role, Some(Admin), &[]),
+                Some(Reader)
+            );
             assert_eq!(effective_project_role(&role, None, &[Member]), Some(Reader));
-            assert_eq!(effective_project_role(&role, Some(Reader), &[]), Some(Reader));
+            assert_eq!(
+                effective_project_role(&role, Some(Reader), &[]),
+                Some(Reader)
+            );
         }
     }
 
     #[test]
     fn custom_tenant_roles_are_not_capped() {
         let custom = tenant("analyst");
-        assert_eq!(effective_project_role(&custom, Some(Admin), &[]), Some(Admin));
+        assert_eq!(
+            effective_project_role(&custom, Some(Admin), &[]),
+            Some(Admin)
+        );
     }
 
     #[test]

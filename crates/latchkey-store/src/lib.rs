@@ -27,10 +27,10 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId,
-    GroupName, LockoutPolicy, LoginThrottle, Project, ProjectId, ProjectRole, Membership, NewAccount, NewImportedAccount, NewTenant, Page, PageRequest, Role,
-    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion,
-    ThrottleDecision,
+    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId, GroupName,
+    LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page,
+    PageRequest, Project, ProjectId, ProjectRole, Role, RoleName, Session, SessionId, Tenant,
+    TenantId, TenantPatch, TermsAcceptance, TermsVersion, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -276,8 +276,12 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<Group>;
     /// Deletes a group with its members, role grants and project memberships.
-    async fn delete_group(&self, tenant: &TenantId, id: &GroupId, audit: &AuditEvent)
-    -> StoreResult<()>;
+    async fn delete_group(
+        &self,
+        tenant: &TenantId,
+        id: &GroupId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     /// A group's members with their tenant role, ordered by normalised email.
     async fn group_members(
         &self,

@@ -45,12 +45,12 @@ use prune::{
     prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
 };
 // Multi-factor authentication cases live beside this file.
+#[path = "conformance/groups.rs"]
+mod groups;
 #[path = "conformance/mfa.rs"]
 mod mfa;
 #[path = "conformance/terms.rs"]
 mod terms;
-#[path = "conformance/groups.rs"]
-mod groups;
 
 // ---- harness -------------------------------------------------------------------------
 
@@ -1701,7 +1701,11 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     assert_eq!(store.session(&SessionId::generate()).await.unwrap(), None);
     assert_eq!(
         store.session_with_member_role(&first.id).await.unwrap(),
-        Some((first.clone(), Some(RoleName::parse("user").unwrap()), Vec::new()))
+        Some((
+            first.clone(),
+            Some(RoleName::parse("user").unwrap()),
+            Vec::new()
+        ))
     );
     assert_eq!(
         store

@@ -257,7 +257,13 @@ impl Services {
             json!({"added": member.account.id}),
         );
         self.store
-            .add_group_member(&tenant.id, &group.id, &member.account.id, self.clock.now(), &event)
+            .add_group_member(
+                &tenant.id,
+                &group.id,
+                &member.account.id,
+                self.clock.now(),
+                &event,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => {
@@ -308,8 +314,8 @@ impl Services {
         let group = self.find_group(tenant, id).await?;
         let mut names: Vec<RoleName> = Vec::with_capacity(roles.len());
         for raw in roles {
-            let name = RoleName::parse(raw)
-                .map_err(|e| ServiceError::Validation(format!("role: {e}")))?;
+            let name =
+                RoleName::parse(raw).map_err(|e| ServiceError::Validation(format!("role: {e}")))?;
             let role = self.role_in(&tenant.id, &name).await?.ok_or_else(|| {
                 ServiceError::Validation(format!("role `{name}` does not exist in this tenant"))
             })?;

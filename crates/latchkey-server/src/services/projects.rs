@@ -16,7 +16,9 @@ use latchkey_core::role::permissions;
 use latchkey_core::{
     AccountId, AuditOutcome, GroupId, Page, PageRequest, Project, ProjectId, ProjectRole, Tenant,
 };
-use latchkey_store::{ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef, StoreError};
+use latchkey_store::{
+    ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef, StoreError,
+};
 use serde_json::json;
 
 use super::{Caller, ServiceError, Services};
@@ -60,7 +62,9 @@ pub fn member_details(record: ProjectMemberRecord) -> ProjectMemberDetails {
         ProjectMember::Group(_) => Some(record.role),
     };
     ProjectMemberDetails {
-        permissions: effective_role.map(ProjectRole::permissions).unwrap_or_default(),
+        permissions: effective_role
+            .map(ProjectRole::permissions)
+            .unwrap_or_default(),
         effective_role,
         record,
     }
@@ -147,7 +151,9 @@ impl Services {
         id: &str,
     ) -> Result<(Project, ProjectRole), ServiceError> {
         if caller.tenant.id != tenant.id && !caller.account.platform_admin {
-            return Err(ServiceError::Forbidden("your token is not valid for this tenant"));
+            return Err(ServiceError::Forbidden(
+                "your token is not valid for this tenant",
+            ));
         }
         if !latchkey_core::id::is_id_shaped(id) {
             return Err(ServiceError::NotFound("project"));
@@ -189,11 +195,15 @@ impl Services {
         description: Option<&str>,
     ) -> Result<ProjectWithRole, ServiceError> {
         caller.require(&tenant.id, permissions::TENANT_READ)?;
-        if !caller.account.platform_admin && project_role_cap(&caller.role.name) < ProjectRole::Member
+        if !caller.account.platform_admin
+            && project_role_cap(&caller.role.name) < ProjectRole::Member
         {
-            return Err(ServiceError::Forbidden("your role in this tenant cannot create projects"));
+            return Err(ServiceError::Forbidden(
+                "your role in this tenant cannot create projects",
+            ));
         }
-        let title = ProjectTitle::parse(title).map_err(|e| ServiceError::Validation(e.to_string()))?;
+        let title =
+            ProjectTitle::parse(title).map_err(|e| ServiceError::Validation(e.to_string()))?;
         let description = project::checked_description(description.unwrap_or_default())
             .map_err(|e| ServiceError::Validation(e.to_string()))?;
         let now = self.clock.now();
@@ -213,7 +223,9 @@ impl Services {
             json!({"title": project.title}),
         );
         let project = self.store.create_project(&project, now, &event).await?;
-        let role = self.caller_project_role(caller, tenant, &project.id).await?;
+        let role = self
+            .caller_project_role(caller, tenant, &project.id)
+            .await?;
         Ok(ProjectWithRole { project, role })
     }
 
@@ -227,10 +239,15 @@ impl Services {
         caller.require(&tenant.id, permissions::TENANT_READ)?;
         let sees_all = caller.may(&tenant.id, permissions::USERS_READ);
         let visible_to = (!sees_all).then_some(&caller.account.id);
-        let projects = self.store.list_projects(&tenant.id, visible_to, &page).await?;
+        let projects = self
+            .store
+            .list_projects(&tenant.id, visible_to, &page)
+            .await?;
         let mut items = Vec::with_capacity(projects.items.len());
         for project in projects.items {
-            let role = self.caller_project_role(caller, tenant, &project.id).await?;
+            let role = self
+                .caller_project_role(caller, tenant, &project.id)
+                .await?;
             items.push(ProjectWithRole { project, role });
         }
         Ok(Page {
@@ -347,7 +364,14 @@ impl Services {
             json!({"added": member_id, "role": role.as_str()}),
         );
         self.store
-            .add_project_member(&tenant.id, &project.id, &reference, role, self.clock.now(), &event)
+            .add_project_member(
+                &tenant.id,
+                &project.id,
+                &reference,
+                role,
+                self.clock.now(),
+                &event,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => {
@@ -488,7 +512,10 @@ mod tests {
         let user = RoleName::user();
         let reduced = reduce_access(&user, rows.clone());
         assert_eq!(
-            reduced.iter().map(|(p, r)| (p.title.as_str(), *r)).collect::<Vec<_>>(),
+            reduced
+                .iter()
+                .map(|(p, r)| (p.title.as_str(), *r))
+                .collect::<Vec<_>>(),
             [("P1", ProjectRole::Admin), ("P2", ProjectRole::Member)]
         );
         let demo = RoleName::parse("demo").unwrap();

@@ -73,9 +73,20 @@ async fn groups(store: &dyn Store) {
         .create_group(&group_in(&acme, "sales"), &[ada.id.clone()], &ev())
         .await
         .unwrap();
-    assert_eq!(store.group(&acme.id, &sales.id).await.unwrap(), Some(sales.clone()));
-    assert_eq!(store.group(&other.id, &sales.id).await.unwrap(), None, "per tenant");
-    conflict(store.create_group(&group_in(&acme, "sales"), &[], &ev()).await);
+    assert_eq!(
+        store.group(&acme.id, &sales.id).await.unwrap(),
+        Some(sales.clone())
+    );
+    assert_eq!(
+        store.group(&other.id, &sales.id).await.unwrap(),
+        None,
+        "per tenant"
+    );
+    conflict(
+        store
+            .create_group(&group_in(&acme, "sales"), &[], &ev())
+            .await,
+    );
     // The same name in another tenant is fine; members must belong to the tenant.
     store
         .create_group(&group_in(&other, "sales"), &[], &ev())
@@ -86,7 +97,10 @@ async fn groups(store: &dyn Store) {
             .create_group(&group_in(&acme, "ops"), &[eve.id.clone()], &ev())
             .await,
     );
-    assert_eq!(store.group(&acme.id, &GroupId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store.group(&acme.id, &GroupId::generate()).await.unwrap(),
+        None
+    );
     let ops = store
         .create_group(&group_in(&acme, "ops"), &[], &ev())
         .await
@@ -108,11 +122,21 @@ async fn groups(store: &dyn Store) {
     // Renaming.
     conflict(
         store
-            .rename_group(&acme.id, &ops.id, &GroupName::parse("sales").unwrap(), &ev())
+            .rename_group(
+                &acme.id,
+                &ops.id,
+                &GroupName::parse("sales").unwrap(),
+                &ev(),
+            )
             .await,
     );
     let renamed = store
-        .rename_group(&acme.id, &ops.id, &GroupName::parse("operations").unwrap(), &ev())
+        .rename_group(
+            &acme.id,
+            &ops.id,
+            &GroupName::parse("operations").unwrap(),
+            &ev(),
+        )
         .await
         .unwrap();
     assert_eq!(renamed.name.as_str(), "operations");
@@ -156,7 +180,13 @@ async fn groups(store: &dyn Store) {
             .await,
     );
     store
-        .set_group_members(&acme.id, &ops.id, &[ada.id.clone(), bob.id.clone()], at(3), &ev())
+        .set_group_members(
+            &acme.id,
+            &ops.id,
+            &[ada.id.clone(), bob.id.clone()],
+            at(3),
+            &ev(),
+        )
         .await
         .unwrap();
     store
@@ -209,7 +239,13 @@ async fn groups(store: &dyn Store) {
         vec![role("admin"), role("reader")],
         "a role granted by two groups is listed once"
     );
-    assert!(store.granted_roles(&other.id, &ada.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .granted_roles(&other.id, &ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let session = new_session(&ada, &acme, at(5));
     sign_in(store, &session, "refresh-ada").await;
     let (_, member_role, granted) = store
@@ -228,7 +264,13 @@ async fn groups(store: &dyn Store) {
         .set_group_roles(&acme.id, &sales.id, &[], &ev())
         .await
         .unwrap();
-    assert!(store.granted_roles(&acme.id, &ada.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .granted_roles(&acme.id, &ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let (_, _, granted) = store
         .session_with_member_role(&session.id)
         .await
@@ -253,7 +295,10 @@ async fn projects(store: &dyn Store) {
         .create_project(&project_in(&acme, "Beta", None), at(1), &ev())
         .await
         .unwrap();
-    assert_eq!(store.project(&acme.id, &alpha.id).await.unwrap(), Some(alpha.clone()));
+    assert_eq!(
+        store.project(&acme.id, &alpha.id).await.unwrap(),
+        Some(alpha.clone())
+    );
     assert_eq!(store.project(&other.id, &alpha.id).await.unwrap(), None);
     let mut nowhere = project_in(&acme, "x", None);
     nowhere.tenant_id = latchkey_core::TenantId::generate();
@@ -279,12 +324,19 @@ async fn projects(store: &dyn Store) {
         .unwrap();
     assert_eq!(paged.items.len(), 2);
     let rest = store
-        .list_projects(&acme.id, None, &PageRequest::new(Some(2), paged.next.clone()))
+        .list_projects(
+            &acme.id,
+            None,
+            &PageRequest::new(Some(2), paged.next.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next, None);
-    store.delete_project(&acme.id, &gamma.id, &ev()).await.unwrap();
+    store
+        .delete_project(&acme.id, &gamma.id, &ev())
+        .await
+        .unwrap();
     let visible = store
         .list_projects(&acme.id, Some(&ada.id), &PageRequest::new(None, None))
         .await
@@ -303,12 +355,26 @@ async fn projects(store: &dyn Store) {
     let user = |a: &latchkey_core::Account| ProjectMemberRef::User(a.id.clone());
     conflict(
         store
-            .add_project_member(&acme.id, &alpha.id, &user(&ada), ProjectRole::Reader, at(2), &ev())
+            .add_project_member(
+                &acme.id,
+                &alpha.id,
+                &user(&ada),
+                ProjectRole::Reader,
+                at(2),
+                &ev(),
+            )
             .await,
     );
     not_found(
         store
-            .add_project_member(&acme.id, &alpha.id, &user(&eve), ProjectRole::Reader, at(2), &ev())
+            .add_project_member(
+                &acme.id,
+                &alpha.id,
+                &user(&eve),
+                ProjectRole::Reader,
+                at(2),
+                &ev(),
+            )
             .await,
     );
     not_found(
@@ -325,11 +391,25 @@ async fn projects(store: &dyn Store) {
     );
     not_found(
         store
-            .add_project_member(&other.id, &alpha.id, &user(&eve), ProjectRole::Reader, at(2), &ev())
+            .add_project_member(
+                &other.id,
+                &alpha.id,
+                &user(&eve),
+                ProjectRole::Reader,
+                at(2),
+                &ev(),
+            )
             .await,
     );
     store
-        .add_project_member(&acme.id, &alpha.id, &user(&bob), ProjectRole::Reader, at(2), &ev())
+        .add_project_member(
+            &acme.id,
+            &alpha.id,
+            &user(&bob),
+            ProjectRole::Reader,
+            at(2),
+            &ev(),
+        )
         .await
         .unwrap();
     store
@@ -368,8 +448,14 @@ async fn projects(store: &dyn Store) {
         .unwrap();
 
     let members = store.project_members(&acme.id, &alpha.id).await.unwrap();
-    let ids: Vec<_> = members.iter().map(|m| m.member.member_id().to_owned()).collect();
-    assert_eq!(ids, [ada.id.to_string(), bob.id.to_string(), team.id.to_string()]);
+    let ids: Vec<_> = members
+        .iter()
+        .map(|m| m.member.member_id().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        [ada.id.to_string(), bob.id.to_string(), team.id.to_string()]
+    );
     match &members[1].member {
         ProjectMember::User {
             tenant_role,
@@ -385,16 +471,34 @@ async fn projects(store: &dyn Store) {
 
     // Roles change for accounts and groups alike.
     store
-        .set_project_member_role(&acme.id, &alpha.id, bob.id.as_str(), ProjectRole::Admin, &ev())
+        .set_project_member_role(
+            &acme.id,
+            &alpha.id,
+            bob.id.as_str(),
+            ProjectRole::Admin,
+            &ev(),
+        )
         .await
         .unwrap();
     store
-        .set_project_member_role(&acme.id, &alpha.id, team.id.as_str(), ProjectRole::Reader, &ev())
+        .set_project_member_role(
+            &acme.id,
+            &alpha.id,
+            team.id.as_str(),
+            ProjectRole::Reader,
+            &ev(),
+        )
         .await
         .unwrap();
     not_found(
         store
-            .set_project_member_role(&acme.id, &beta.id, bob.id.as_str(), ProjectRole::Admin, &ev())
+            .set_project_member_role(
+                &acme.id,
+                &beta.id,
+                bob.id.as_str(),
+                ProjectRole::Admin,
+                &ev(),
+            )
             .await,
     );
     let members = store.project_members(&acme.id, &alpha.id).await.unwrap();
@@ -404,7 +508,11 @@ async fn projects(store: &dyn Store) {
     // Bob's projects: alpha directly and through the team, beta through the team.
     let access = store.account_projects(&acme.id, &bob.id).await.unwrap();
     assert_eq!(access.len(), 3);
-    assert!(access.iter().any(|a| a.project.id == alpha.id && a.via_group.is_none()));
+    assert!(
+        access
+            .iter()
+            .any(|a| a.project.id == alpha.id && a.via_group.is_none())
+    );
     assert!(
         access
             .iter()
@@ -415,7 +523,14 @@ async fn projects(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(visible.items.len(), 2);
-    assert_eq!(store.group_projects(&acme.id, &team.id).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .group_projects(&acme.id, &team.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     store
         .remove_project_member(&acme.id, &alpha.id, team.id.as_str(), &ev())
@@ -428,12 +543,27 @@ async fn projects(store: &dyn Store) {
     );
     // Deleting a group takes it out of its projects.
     store.delete_group(&acme.id, &team.id, &ev()).await.unwrap();
-    assert!(store.project_members(&acme.id, &beta.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .project_members(&acme.id, &beta.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     not_found(store.delete_project(&other.id, &alpha.id, &ev()).await);
-    store.delete_project(&acme.id, &alpha.id, &ev()).await.unwrap();
+    store
+        .delete_project(&acme.id, &alpha.id, &ev())
+        .await
+        .unwrap();
     assert_eq!(store.project(&acme.id, &alpha.id).await.unwrap(), None);
-    assert!(store.account_projects(&acme.id, &bob.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .account_projects(&acme.id, &bob.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn leaving(store: &dyn Store) {
@@ -453,7 +583,11 @@ async fn leaving(store: &dyn Store) {
     let bob = account(store, "bob@example.com", Some((&acme, "user")), at(0)).await;
     let ev = || event(actions::GROUP_CREATE, Some(&acme.id), at(1));
     let team = store
-        .create_group(&group_in(&acme, "team"), &[ada.id.clone(), bob.id.clone()], &ev())
+        .create_group(
+            &group_in(&acme, "team"),
+            &[ada.id.clone(), bob.id.clone()],
+            &ev(),
+        )
         .await
         .unwrap();
     let project = store
@@ -489,7 +623,12 @@ async fn leaving(store: &dyn Store) {
     assert_eq!(project_members.len(), 1);
     assert_eq!(project_members[0].member.member_id(), bob.id.as_str());
     assert_eq!(
-        store.project(&acme.id, &project.id).await.unwrap().unwrap().owner_id,
+        store
+            .project(&acme.id, &project.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .owner_id,
         Some(ada.id.clone()),
         "the owner stays on record"
     );
@@ -508,12 +647,27 @@ async fn leaving(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(batch.pruned, 1, "{batch:?}");
-    assert!(store.group_members(&acme.id, &team.id).await.unwrap().is_empty());
-    assert!(store.project_members(&acme.id, &project.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .group_members(&acme.id, &team.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .project_members(&acme.id, &project.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Deleting the tenant takes its groups and projects.
     store
-        .delete_tenant(&acme.id, &event(actions::TENANT_DELETE, Some(&acme.id), at(4)))
+        .delete_tenant(
+            &acme.id,
+            &event(actions::TENANT_DELETE, Some(&acme.id), at(4)),
+        )
         .await
         .unwrap();
     assert_eq!(store.group(&acme.id, &team.id).await.unwrap(), None);
