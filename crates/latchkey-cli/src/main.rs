@@ -17,6 +17,7 @@ use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
 use commands::tenants::TenantsCommand;
+use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::terms::TermsCommand;
 use commands::users::UsersCommand;
 use commands::with_session;
@@ -68,6 +69,12 @@ enum Command {
     /// Terms of use: publish and list versions (administrators), accept them.
     #[command(subcommand)]
     Terms(TermsCommand),
+    /// Groups of a tenant: members and the roles they grant (administrators).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Projects of a tenant and their members.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
 }
 
 #[tokio::main]
@@ -121,6 +128,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Terms(command) => {
             with_session(json, async |ctx| commands::terms::run(ctx, command).await).await
+        }
+        Command::Groups(command) => {
+            with_session(json, async |ctx| commands::groups::run_groups(ctx, command).await).await
+        }
+        Command::Projects(command) => {
+            with_session(json, async |ctx| {
+                commands::groups::run_projects(ctx, command).await
+            })
+            .await
         }
     }
 }
