@@ -13,11 +13,11 @@ use clap::{Parser, Subcommand};
 use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
 use commands::auth::LoginArgs;
+use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
 use commands::tenants::TenantsCommand;
-use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::terms::TermsCommand;
 use commands::users::UsersCommand;
 use commands::with_session;
@@ -130,7 +130,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             with_session(json, async |ctx| commands::terms::run(ctx, command).await).await
         }
         Command::Groups(command) => {
-            with_session(json, async |ctx| commands::groups::run_groups(ctx, command).await).await
+            with_session(json, async |ctx| {
+                commands::groups::run_groups(ctx, command).await
+            })
+            .await
         }
         Command::Projects(command) => {
             with_session(json, async |ctx| {

@@ -23,7 +23,11 @@ fn with_page(url: &mut Url, query: &PageQuery) {
 
 impl Client {
     /// `GET /api/v1/tenants/{tenant}/groups`: a page of groups by name.
-    pub async fn list_groups(&self, tenant: &str, query: &PageQuery) -> Result<Page<GroupView>, Error> {
+    pub async fn list_groups(
+        &self,
+        tenant: &str,
+        query: &PageQuery,
+    ) -> Result<Page<GroupView>, Error> {
         let mut url = self.endpoint(&["tenants", tenant, "groups"])?;
         with_page(&mut url, query);
         let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
@@ -31,24 +35,39 @@ impl Client {
     }
 
     /// `POST /api/v1/tenants/{tenant}/groups`.
-    pub async fn create_group(&self, tenant: &str, request: &CreateGroupRequest) -> Result<GroupView, Error> {
+    pub async fn create_group(
+        &self,
+        tenant: &str,
+        request: &CreateGroupRequest,
+    ) -> Result<GroupView, Error> {
         let url = self.endpoint(&["tenants", tenant, "groups"])?;
         let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
         decode(resp, "GroupView").await
     }
 
     /// `GET /api/v1/tenants/{tenant}/groups/{id}`.
-    pub async fn get_group(&self, tenant: &str, id: &str, include_projects: bool) -> Result<GroupView, Error> {
+    pub async fn get_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        include_projects: bool,
+    ) -> Result<GroupView, Error> {
         let mut url = self.endpoint(&["tenants", tenant, "groups", id])?;
         if include_projects {
-            url.query_pairs_mut().append_pair("include_projects", "true");
+            url.query_pairs_mut()
+                .append_pair("include_projects", "true");
         }
         let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
         decode(resp, "GroupView").await
     }
 
     /// `PATCH /api/v1/tenants/{tenant}/groups/{id}`: rename and/or replace members.
-    pub async fn update_group(&self, tenant: &str, id: &str, request: &UpdateGroupRequest) -> Result<GroupView, Error> {
+    pub async fn update_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        request: &UpdateGroupRequest,
+    ) -> Result<GroupView, Error> {
         let url = self.endpoint(&["tenants", tenant, "groups", id])?;
         let resp = self.send_bearer(Method::PATCH, url, Some(request)).await?;
         decode(resp, "GroupView").await
@@ -62,7 +81,12 @@ impl Client {
     }
 
     /// `POST /api/v1/tenants/{tenant}/groups/{id}/members`.
-    pub async fn add_group_member(&self, tenant: &str, id: &str, user_id: &str) -> Result<AccountView, Error> {
+    pub async fn add_group_member(
+        &self,
+        tenant: &str,
+        id: &str,
+        user_id: &str,
+    ) -> Result<AccountView, Error> {
         let url = self.endpoint(&["tenants", tenant, "groups", id, "members"])?;
         let body = AddGroupMemberRequest {
             user_id: user_id.to_owned(),
@@ -72,14 +96,24 @@ impl Client {
     }
 
     /// `DELETE /api/v1/tenants/{tenant}/groups/{id}/members/{user_id}`.
-    pub async fn remove_group_member(&self, tenant: &str, id: &str, user_id: &str) -> Result<(), Error> {
+    pub async fn remove_group_member(
+        &self,
+        tenant: &str,
+        id: &str,
+        user_id: &str,
+    ) -> Result<(), Error> {
         let url = self.endpoint(&["tenants", tenant, "groups", id, "members", user_id])?;
         self.send_bearer::<()>(Method::DELETE, url, None).await?;
         Ok(())
     }
 
     /// `PUT /api/v1/tenants/{tenant}/groups/{id}/roles`: the complete list of granted roles.
-    pub async fn set_group_roles(&self, tenant: &str, id: &str, roles: &[String]) -> Result<GroupView, Error> {
+    pub async fn set_group_roles(
+        &self,
+        tenant: &str,
+        id: &str,
+        roles: &[String],
+    ) -> Result<GroupView, Error> {
         let url = self.endpoint(&["tenants", tenant, "groups", id, "roles"])?;
         let body = SetGroupRolesRequest {
             roles: roles.to_vec(),
@@ -97,7 +131,11 @@ impl Client {
     }
 
     /// `GET /api/v1/tenants/{tenant}/projects`: the projects the caller can see.
-    pub async fn list_projects(&self, tenant: &str, query: &PageQuery) -> Result<Page<ProjectView>, Error> {
+    pub async fn list_projects(
+        &self,
+        tenant: &str,
+        query: &PageQuery,
+    ) -> Result<Page<ProjectView>, Error> {
         let mut url = self.endpoint(&["tenants", tenant, "projects"])?;
         with_page(&mut url, query);
         let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
@@ -105,7 +143,11 @@ impl Client {
     }
 
     /// `POST /api/v1/tenants/{tenant}/projects`.
-    pub async fn create_project(&self, tenant: &str, request: &CreateProjectRequest) -> Result<ProjectView, Error> {
+    pub async fn create_project(
+        &self,
+        tenant: &str,
+        request: &CreateProjectRequest,
+    ) -> Result<ProjectView, Error> {
         let url = self.endpoint(&["tenants", tenant, "projects"])?;
         let resp = self.send_bearer(Method::POST, url, Some(request)).await?;
         decode(resp, "ProjectView").await
@@ -126,7 +168,11 @@ impl Client {
     }
 
     /// `GET /api/v1/tenants/{tenant}/projects/{id}/members`.
-    pub async fn project_members(&self, tenant: &str, id: &str) -> Result<Vec<ProjectMemberView>, Error> {
+    pub async fn project_members(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Vec<ProjectMemberView>, Error> {
         let url = self.endpoint(&["tenants", tenant, "projects", id, "members"])?;
         let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
         let list: ProjectMembersView = decode(resp, "ProjectMembersView").await?;
@@ -162,7 +208,12 @@ impl Client {
     }
 
     /// `DELETE /api/v1/tenants/{tenant}/projects/{id}/members/{member_id}`.
-    pub async fn remove_project_member(&self, tenant: &str, id: &str, member_id: &str) -> Result<(), Error> {
+    pub async fn remove_project_member(
+        &self,
+        tenant: &str,
+        id: &str,
+        member_id: &str,
+    ) -> Result<(), Error> {
         let url = self.endpoint(&["tenants", tenant, "projects", id, "members", member_id])?;
         self.send_bearer::<()>(Method::DELETE, url, None).await?;
         Ok(())
@@ -170,7 +221,11 @@ impl Client {
 
     /// `GET /api/v1/tenants/{tenant}/users/{id}/projects`: an account's projects with its
     /// effective role in each.
-    pub async fn user_projects(&self, tenant: &str, user_id: &str) -> Result<Vec<ProjectView>, Error> {
+    pub async fn user_projects(
+        &self,
+        tenant: &str,
+        user_id: &str,
+    ) -> Result<Vec<ProjectView>, Error> {
         let url = self.endpoint(&["tenants", tenant, "users", user_id, "projects"])?;
         let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
         let list: ProjectListView = decode(resp, "ProjectListView").await?;

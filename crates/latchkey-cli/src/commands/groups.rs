@@ -107,7 +107,12 @@ pub enum ProjectsCommand {
     /// Add an account (`--user`) or a group (`--group`) with a role.
     AddMember {
         id: String,
-        #[arg(long, value_name = "USER_ID", conflicts_with = "group", required_unless_present = "group")]
+        #[arg(
+            long,
+            value_name = "USER_ID",
+            conflicts_with = "group",
+            required_unless_present = "group"
+        )]
         user: Option<String>,
         #[arg(long, value_name = "GROUP_ID")]
         group: Option<String>,
@@ -272,7 +277,10 @@ pub async fn run_groups(ctx: &Ctx, command: GroupsCommand) -> anyhow::Result<()>
             if ctx.json {
                 return output::json(&account);
             }
-            output::line(format_args!("Added {} to group {id}.", output::clean(&account.email)))
+            output::line(format_args!(
+                "Added {} to group {id}.",
+                output::clean(&account.email)
+            ))
         }
         GroupsCommand::RemoveMember {
             id,
@@ -343,7 +351,14 @@ pub async fn run_projects(ctx: &Ctx, command: ProjectsCommand) -> anyhow::Result
             if ctx.json {
                 return output::json(&members);
             }
-            let mut table = Table::new(&["MEMBER", "TYPE", "NAME", "ROLE", "TENANT ROLE", "PERMISSIONS"]);
+            let mut table = Table::new(&[
+                "MEMBER",
+                "TYPE",
+                "NAME",
+                "ROLE",
+                "TENANT ROLE",
+                "PERMISSIONS",
+            ]);
             for m in &members {
                 table.row(vec![
                     m.member_id.clone(),
