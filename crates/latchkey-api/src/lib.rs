@@ -43,6 +43,9 @@ macro_rules! wire {
     };
 }
 
+mod groups;
+pub use groups::*;
+
 wire! {
     /// Credentials for `POST /api/v1/tenants/{tenant}/sign-in`.
     #[serde(deny_unknown_fields)]

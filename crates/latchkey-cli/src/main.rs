@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
 use commands::auth::LoginArgs;
+use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
@@ -68,6 +69,12 @@ enum Command {
     /// Terms of use: publish and list versions (administrators), accept them.
     #[command(subcommand)]
     Terms(TermsCommand),
+    /// Groups of a tenant: members and the roles they grant (administrators).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Projects of a tenant and their members.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
 }
 
 #[tokio::main]
@@ -121,6 +128,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Terms(command) => {
             with_session(json, async |ctx| commands::terms::run(ctx, command).await).await
+        }
+        Command::Groups(command) => {
+            with_session(json, async |ctx| {
+                commands::groups::run_groups(ctx, command).await
+            })
+            .await
+        }
+        Command::Projects(command) => {
+            with_session(json, async |ctx| {
+                commands::groups::run_projects(ctx, command).await
+            })
+            .await
         }
     }
 }

@@ -1164,3 +1164,101 @@ fn dormant<'a>(args: &[&'a str]) -> Vec<&'a str> {
     all.extend_from_slice(args);
     all
 }
+
+#[test]
+fn manages_groups_and_projects() {
+    let server = start_server();
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = admin_dir.path();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let user = ok_json(
+        admin,
+        &[
+            "users",
+            "create",
+            "--email",
+            USER_EMAIL,
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    let user_id = user["id"].as_str().unwrap();
+
+    let group = ok_json(
+        admin,
+        &["groups", "create", "Sales", "--member", user_id],
+        None,
+    );
+    let group_id = group["id"].as_str().unwrap();
+    assert_eq!(group["members"][0]["id"], user_id);
+    fails(admin, &["groups", "create", "Sales"], None);
+    let granted = ok_json(admin, &["groups", "grant-roles", group_id, "reader"], None);
+    assert_eq!(granted["roles"], serde_json::json!(["reader"]));
+    let renamed = ok_json(admin, &["groups", "rename", group_id, "Sales EMEA"], None);
+    assert_eq!(renamed["name"], "Sales EMEA");
+    let human = ok(admin, &["groups", "list"], None);
+    assert!(human.contains("Sales EMEA"), "{human}");
+    ok(admin, &["groups", "remove-member", group_id, user_id], None);
+    fails(admin, &["groups", "remove-member", group_id, user_id], None);
+    ok(admin, &["groups", "add-member", group_id, user_id], None);
+
+    let project = ok_json(
+        admin,
+        &["projects", "create", "Alpha", "--description", "First"],
+        None,
+    );
+    let project_id = project["id"].as_str().unwrap();
+    assert_eq!(project["role"], "admin");
+    let member = ok_json(
+        admin,
+        &[
+            "projects",
+            "add-member",
+            project_id,
+            "--group",
+            group_id,
+            "--role",
+            "member",
+        ],
+        None,
+    );
+    assert_eq!(member["member_type"], "group");
+    fails(
+        admin,
+        &[
+            "projects",
+            "add-member",
+            project_id,
+            "--user",
+            user_id,
+            "--role",
+            "owner",
+        ],
+        None,
+    );
+    let changed = ok_json(
+        admin,
+        &["projects", "set-role", project_id, group_id, "reader"],
+        None,
+    );
+    assert_eq!(changed["project_role"], "reader");
+    let members = ok_json(admin, &["projects", "members", project_id], None);
+    assert_eq!(members.as_array().unwrap().len(), 2, "{members}");
+    let human = ok(admin, &["projects", "members", project_id], None);
+    assert!(human.contains("Sales EMEA"), "{human}");
+    let shown = ok_json(admin, &["groups", "show", group_id], None);
+    assert_eq!(shown["projects"][0]["id"], project_id);
+    ok(
+        admin,
+        &["projects", "remove-member", project_id, group_id],
+        None,
+    );
+    let listed = ok_json(admin, &["projects", "list"], None);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    ok(admin, &["projects", "delete", project_id], None);
+    fails(admin, &["projects", "show", project_id], None);
+    ok(admin, &["groups", "delete", group_id], None);
+    fails(admin, &["groups", "show", group_id], None);
+}

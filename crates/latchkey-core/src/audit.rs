@@ -65,6 +65,17 @@ pub mod actions {
     pub const TERMS_PUBLISH: &str = "terms.publish";
     /// A member accepted a version of the terms of use.
     pub const TERMS_ACCEPT: &str = "terms.accept";
+    pub const GROUP_CREATE: &str = "group.create";
+    pub const GROUP_UPDATE: &str = "group.update";
+    pub const GROUP_DELETE: &str = "group.delete";
+    /// Members added, removed or replaced.
+    pub const GROUP_MEMBERS: &str = "group.members";
+    /// The roles a group grants replaced.
+    pub const GROUP_ROLES: &str = "group.roles";
+    pub const PROJECT_CREATE: &str = "project.create";
+    pub const PROJECT_DELETE: &str = "project.delete";
+    /// A project member added, its role changed, or removed.
+    pub const PROJECT_MEMBERS: &str = "project.members";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

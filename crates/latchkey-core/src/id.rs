@@ -76,6 +76,14 @@ define_id!(
     /// Identifies an audit event.
     AuditEventId
 );
+define_id!(
+    /// Identifies a group of accounts in a tenant.
+    GroupId
+);
+define_id!(
+    /// Identifies a project in a tenant.
+    ProjectId
+);
 
 #[cfg(test)]
 mod tests {

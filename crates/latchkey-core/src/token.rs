@@ -139,7 +139,11 @@ pub struct TokenSubject<'a> {
     pub client_id: &'a str,
     pub tenant: &'a Tenant,
     pub account: &'a Account,
+    /// The effective role: the membership role's name with the permissions of the roles
+    /// the account's groups grant added (see [`crate::group::effective_role`]).
     pub role: &'a Role,
+    /// The names of the roles granted by groups, published beside the membership role.
+    pub granted_roles: &'a [crate::role::RoleName],
     pub session_id: &'a SessionId,
     pub session_started_at: OffsetDateTime,
 }
@@ -164,7 +168,10 @@ impl TokenSubject<'_> {
             tenant: self.tenant.domain.to_string(),
             tenant_id: self.tenant.id.to_string(),
             realm_access: RealmAccess {
-                roles: vec![self.role.name.to_string()],
+                roles: std::iter::once(&self.role.name)
+                    .chain(self.granted_roles.iter().filter(|r| **r != self.role.name))
+                    .map(ToString::to_string)
+                    .collect(),
             },
             permissions: self.role.permissions.clone(),
             resource_access: std::collections::BTreeMap::new(),

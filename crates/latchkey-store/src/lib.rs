@@ -17,8 +17,9 @@ pub mod testing;
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
     AccountCredentials, AccountMfa, AuthorizationCode, MemberFilter, MemberRecord,
-    MembershipRemoval, PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome,
-    SignInRecord, SigningKeyStatus, StoredSigningKey,
+    MembershipRemoval, ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef,
+    PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
+    SigningKeyStatus, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sql::prune::MAX_PRUNE_BATCH;
@@ -26,10 +27,10 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, LockoutPolicy,
-    LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page, PageRequest, Role,
-    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion,
-    ThrottleDecision,
+    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId, GroupName,
+    LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page,
+    PageRequest, Project, ProjectId, ProjectRole, Role, RoleName, Session, SessionId, Tenant,
+    TenantId, TenantPatch, TermsAcceptance, TermsVersion, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -252,6 +253,162 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<u64>;
 
+    // ---- groups ----------------------------------------------------------------------
+
+    /// Creates a group with `members` (accounts that are members of its tenant).
+    /// `Conflict(Other)` when the tenant has a group of that name; `NotFound` when the
+    /// tenant does not exist or one of `members` is no member of it.
+    async fn create_group(
+        &self,
+        group: &Group,
+        members: &[AccountId],
+        audit: &AuditEvent,
+    ) -> StoreResult<Group>;
+    async fn group(&self, tenant: &TenantId, id: &GroupId) -> StoreResult<Option<Group>>;
+    /// A tenant's groups ordered by name (the cursor is the name).
+    async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Group>>;
+    /// `NotFound` for an unknown group, `Conflict(Other)` when the name is taken.
+    async fn rename_group(
+        &self,
+        tenant: &TenantId,
+        id: &GroupId,
+        name: &GroupName,
+        audit: &AuditEvent,
+    ) -> StoreResult<Group>;
+    /// Deletes a group with its members, role grants and project memberships.
+    async fn delete_group(
+        &self,
+        tenant: &TenantId,
+        id: &GroupId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// A group's members with their tenant role, ordered by normalised email.
+    async fn group_members(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+    ) -> StoreResult<Vec<MemberRecord>>;
+    /// `Conflict(Other)` when the account is in the group already; `NotFound` when the
+    /// group is unknown or the account is no member of the tenant.
+    async fn add_group_member(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        account: &AccountId,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// `NotFound` when the group is unknown or the account is not in it.
+    async fn remove_group_member(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        account: &AccountId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Replaces a group's members; `NotFound` as for [`Store::add_group_member`].
+    async fn set_group_members(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        accounts: &[AccountId],
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Replaces the roles a group grants; `NotFound` for an unknown group or role.
+    async fn set_group_roles(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        roles: &[RoleName],
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// The roles a group grants, by name.
+    async fn group_roles(&self, tenant: &TenantId, group: &GroupId) -> StoreResult<Vec<RoleName>>;
+    /// The groups of a tenant the account is in, by name.
+    async fn groups_of(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<Group>>;
+    /// The roles an account's groups grant it in a tenant, by name, without repeats.
+    async fn granted_roles(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> StoreResult<Vec<RoleName>>;
+
+    // ---- projects --------------------------------------------------------------------
+
+    /// Creates a project; its owner, when it is a member of the tenant, becomes the
+    /// project's first `admin`. `NotFound` when the tenant does not exist.
+    async fn create_project(
+        &self,
+        project: &Project,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Project>;
+    async fn project(&self, tenant: &TenantId, id: &ProjectId) -> StoreResult<Option<Project>>;
+    /// A tenant's projects ordered by id; with `visible_to`, only those the account is a
+    /// member of, directly or through a group.
+    async fn list_projects(
+        &self,
+        tenant: &TenantId,
+        visible_to: Option<&AccountId>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Project>>;
+    async fn delete_project(
+        &self,
+        tenant: &TenantId,
+        id: &ProjectId,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// A project's members: accounts (by normalised email), then groups (by name).
+    async fn project_members(
+        &self,
+        tenant: &TenantId,
+        project: &ProjectId,
+    ) -> StoreResult<Vec<ProjectMemberRecord>>;
+    /// `Conflict(Other)` when already a member; `NotFound` for an unknown project, group,
+    /// or an account that is no member of the tenant.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_project_member(
+        &self,
+        tenant: &TenantId,
+        project: &ProjectId,
+        member: &ProjectMemberRef,
+        role: ProjectRole,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Changes the role of the member (account or group) `member_id`; `NotFound` when
+    /// it is no member of the project.
+    async fn set_project_member_role(
+        &self,
+        tenant: &TenantId,
+        project: &ProjectId,
+        member_id: &str,
+        role: ProjectRole,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// `NotFound` when `member_id` is no member of the project.
+    async fn remove_project_member(
+        &self,
+        tenant: &TenantId,
+        project: &ProjectId,
+        member_id: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// Every role the account holds in the tenant's projects: one entry per direct
+    /// membership and per group membership, ordered by project id.
+    async fn account_projects(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> StoreResult<Vec<ProjectAccess>>;
+    /// The projects a group is a member of, ordered by project id.
+    async fn group_projects(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+    ) -> StoreResult<Vec<ProjectAccess>>;
+
     // ---- sign-in throttling ----------------------------------------------------------
 
     async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle>;
@@ -279,12 +436,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
     /// A session and, in the same read, the role of its account in the session's tenant
-    /// (`None` once the account is no longer a member). The token-validation path needs
-    /// both on every request; one round-trip instead of two.
+    /// (`None` once the account is no longer a member) and the roles its groups there
+    /// grant it (empty when it is no member). The token-validation path needs all of it
+    /// on every request; one round-trip instead of two.
     async fn session_with_member_role(
         &self,
         id: &SessionId,
-    ) -> StoreResult<Option<(Session, Option<RoleName>)>>;
+    ) -> StoreResult<Option<(Session, Option<RoleName>, Vec<RoleName>)>>;
     /// The session a refresh token (by hash) belongs to, without rotating it; `None`
     /// for unknown tokens. Rotated tokens still name their session.
     async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<Session>>;

@@ -246,3 +246,48 @@ impl std::fmt::Debug for AccountMfa {
             .finish_non_exhaustive()
     }
 }
+
+/// A member of a project, as listed with the project.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectMemberRecord {
+    pub project_id: latchkey_core::ProjectId,
+    /// The role stored for this member.
+    pub role: latchkey_core::ProjectRole,
+    pub member: ProjectMember,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProjectMember {
+    User {
+        account: Account,
+        /// The account's role in the tenant.
+        tenant_role: RoleName,
+        /// The roles the account's groups hold in the same project.
+        via_groups: Vec<latchkey_core::ProjectRole>,
+    },
+    Group(latchkey_core::Group),
+}
+
+impl ProjectMember {
+    pub fn member_id(&self) -> &str {
+        match self {
+            Self::User { account, .. } => account.id.as_str(),
+            Self::Group(group) => group.id.as_str(),
+        }
+    }
+}
+
+/// Who is added to a project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectMemberRef {
+    User(latchkey_core::AccountId),
+    Group(latchkey_core::GroupId),
+}
+
+/// A project and a role held in it, directly (`via_group` is `None`) or through a group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectAccess {
+    pub project: latchkey_core::Project,
+    pub role: latchkey_core::ProjectRole,
+    pub via_group: Option<latchkey_core::GroupId>,
+}

@@ -75,3 +75,5 @@ crate::sql::prune::impl_prune!(
     sqlx::Postgres,
     refresh_statistics = "ANALYZE memberships, accounts"
 );
+
+crate::sql::groups::impl_groups!(PostgresStore, sqlx::Postgres, for_update = " FOR UPDATE");

@@ -15,6 +15,7 @@
 //! - the store's `write_lane()` (SQLite: a savepoint in a group-committed batch, see
 //!   `group_commit`; PostgreSQL: a transaction of its own) and its `reader()` pool.
 
+pub(crate) mod groups;
 pub(crate) mod prune;
 pub(crate) mod rows;
 
@@ -1151,6 +1152,78 @@ macro_rules! impl_store {
                     self.restore_batch(tenant, accounts, pruned_since, audit).await
                 }
 
+                // ---- groups and projects (bodies in sql/groups.rs) --------------------
+
+                async fn create_group(&self, group: &latchkey_core::Group, members: &[AccountId], audit: &AuditEvent) -> StoreResult<latchkey_core::Group> {
+                    self.sql_create_group(group, members, audit).await
+                }
+                async fn group(&self, tenant: &TenantId, id: &latchkey_core::GroupId) -> StoreResult<Option<latchkey_core::Group>> {
+                    self.sql_group(tenant, id).await
+                }
+                async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<latchkey_core::Group>> {
+                    self.sql_list_groups(tenant, page).await
+                }
+                async fn rename_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, name: &latchkey_core::GroupName, audit: &AuditEvent) -> StoreResult<latchkey_core::Group> {
+                    self.sql_rename_group(tenant, id, name, audit).await
+                }
+                async fn delete_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_delete_group(tenant, id, audit).await
+                }
+                async fn group_members(&self, tenant: &TenantId, group: &latchkey_core::GroupId) -> StoreResult<Vec<MemberRecord>> {
+                    self.sql_group_members(tenant, group).await
+                }
+                async fn add_group_member(&self, tenant: &TenantId, group: &latchkey_core::GroupId, account: &AccountId, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_add_group_member(tenant, group, account, now, audit).await
+                }
+                async fn remove_group_member(&self, tenant: &TenantId, group: &latchkey_core::GroupId, account: &AccountId, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_remove_group_member(tenant, group, account, audit).await
+                }
+                async fn set_group_members(&self, tenant: &TenantId, group: &latchkey_core::GroupId, accounts: &[AccountId], now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_set_group_members(tenant, group, accounts, now, audit).await
+                }
+                async fn set_group_roles(&self, tenant: &TenantId, group: &latchkey_core::GroupId, roles: &[RoleName], audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_set_group_roles(tenant, group, roles, audit).await
+                }
+                async fn group_roles(&self, tenant: &TenantId, group: &latchkey_core::GroupId) -> StoreResult<Vec<RoleName>> {
+                    self.sql_group_roles(tenant, group).await
+                }
+                async fn groups_of(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<latchkey_core::Group>> {
+                    self.sql_groups_of(tenant, account).await
+                }
+                async fn granted_roles(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<RoleName>> {
+                    self.sql_granted_roles(tenant, account).await
+                }
+                async fn create_project(&self, project: &latchkey_core::Project, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<latchkey_core::Project> {
+                    self.sql_create_project(project, now, audit).await
+                }
+                async fn project(&self, tenant: &TenantId, id: &latchkey_core::ProjectId) -> StoreResult<Option<latchkey_core::Project>> {
+                    self.sql_project(tenant, id).await
+                }
+                async fn list_projects(&self, tenant: &TenantId, visible_to: Option<&AccountId>, page: &PageRequest) -> StoreResult<Page<latchkey_core::Project>> {
+                    self.sql_list_projects(tenant, visible_to, page).await
+                }
+                async fn delete_project(&self, tenant: &TenantId, id: &latchkey_core::ProjectId, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_delete_project(tenant, id, audit).await
+                }
+                async fn project_members(&self, tenant: &TenantId, project: &latchkey_core::ProjectId) -> StoreResult<Vec<$crate::ProjectMemberRecord>> {
+                    self.sql_project_members(tenant, project).await
+                }
+                async fn add_project_member(&self, tenant: &TenantId, project: &latchkey_core::ProjectId, member: &$crate::ProjectMemberRef, role: latchkey_core::ProjectRole, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_add_project_member(tenant, project, member, role, now, audit).await
+                }
+                async fn set_project_member_role(&self, tenant: &TenantId, project: &latchkey_core::ProjectId, member_id: &str, role: latchkey_core::ProjectRole, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_set_project_member_role(tenant, project, member_id, role, audit).await
+                }
+                async fn remove_project_member(&self, tenant: &TenantId, project: &latchkey_core::ProjectId, member_id: &str, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_remove_project_member(tenant, project, member_id, audit).await
+                }
+                async fn account_projects(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<$crate::ProjectAccess>> {
+                    self.sql_account_projects(tenant, account).await
+                }
+                async fn group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId) -> StoreResult<Vec<$crate::ProjectAccess>> {
+                    self.sql_group_projects(tenant, group).await
+                }
+
                 // ---- sign-in throttling --------------------------------------------
 
                 async fn login_throttle(&self, key: &str) -> StoreResult<LoginThrottle> {
@@ -1284,22 +1357,38 @@ macro_rules! impl_store {
                 async fn session_with_member_role(
                     &self,
                     id: &SessionId,
-                ) -> StoreResult<Option<(Session, Option<RoleName>)>> {
-                    let Some(row) = sqlx::query(
-                        "SELECT s.*, m.role AS member_role FROM sessions s \
+                ) -> StoreResult<Option<(Session, Option<RoleName>, Vec<RoleName>)>> {
+                    // One row per role a group grants (or one row without any): the
+                    // granted roles come in the same round-trip as the session.
+                    let found = sqlx::query(
+                        "SELECT s.*, m.role AS member_role, r.role AS granted_role \
+                         FROM sessions s \
                          LEFT JOIN memberships m \
                          ON m.tenant_id = s.tenant_id AND m.account_id = s.account_id \
+                         LEFT JOIN group_members gm \
+                         ON gm.tenant_id = m.tenant_id AND gm.account_id = m.account_id \
+                         LEFT JOIN group_roles r ON r.group_id = gm.group_id \
                          WHERE s.id = $1",
                     )
                     .bind(id.as_str())
-                    .fetch_optional(self.reader())
-                    .await?
-                    else {
+                    .fetch_all(self.reader())
+                    .await?;
+                    let Some(first) = found.first() else {
                         return Ok(None);
                     };
+                    let mut granted: Vec<RoleName> = Vec::new();
+                    for row in &found {
+                        if let Some(role) = rows::opt_role_name(row, "granted_role")? {
+                            if !granted.contains(&role) {
+                                granted.push(role);
+                            }
+                        }
+                    }
+                    granted.sort_by(|a, b| a.as_str().cmp(b.as_str()));
                     Ok(Some((
-                        rows::session(&row)?,
-                        rows::opt_role_name(&row, "member_role")?,
+                        rows::session(first)?,
+                        rows::opt_role_name(first, "member_role")?,
+                        granted,
                     )))
                 }
 

@@ -99,3 +99,5 @@ crate::sql::impl_store!(
 );
 
 crate::sql::prune::impl_prune!(SqliteStore, sqlx::Sqlite, refresh_statistics = "");
+
+crate::sql::groups::impl_groups!(SqliteStore, sqlx::Sqlite, for_update = "");

@@ -45,6 +45,8 @@ use prune::{
     prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
 };
 // Multi-factor authentication cases live beside this file.
+#[path = "conformance/groups.rs"]
+mod groups;
 #[path = "conformance/mfa.rs"]
 mod mfa;
 #[path = "conformance/terms.rs"]
@@ -1158,13 +1160,13 @@ async fn memberships_upsert_list_and_remove(store: &dyn Store) {
     assert_eq!(removal, MembershipRemoval::MembershipOnly);
     assert!(store.account_by_id(&ada.id).await.unwrap().is_some());
     assert_eq!(store.membership(&acme.id, &ada.id).await.unwrap(), None);
-    let (_, role) = store
+    let (_, role, _) = store
         .session_with_member_role(&in_acme.id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(role, None, "no membership, no role");
-    let (_, role) = store
+    let (_, role, _) = store
         .session_with_member_role(&in_globex.id)
         .await
         .unwrap()
@@ -1699,7 +1701,11 @@ async fn sessions_open_list_count_and_revoke(store: &dyn Store) {
     assert_eq!(store.session(&SessionId::generate()).await.unwrap(), None);
     assert_eq!(
         store.session_with_member_role(&first.id).await.unwrap(),
-        Some((first.clone(), Some(RoleName::parse("user").unwrap())))
+        Some((
+            first.clone(),
+            Some(RoleName::parse("user").unwrap()),
+            Vec::new()
+        ))
     );
     assert_eq!(
         store

@@ -3,6 +3,7 @@
 mod applications;
 pub mod error;
 pub mod extract;
+mod groups;
 mod import;
 mod me;
 mod mfa;
@@ -96,6 +97,52 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/users/{id}/sessions",
             get(users::sessions),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/projects",
+            get(groups::user_projects),
+        )
+        .route(
+            "/tenants/{tenant}/groups",
+            get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{id}",
+            get(groups::get_group)
+                .patch(groups::update_group)
+                .delete(groups::delete_group),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{id}/members",
+            post(groups::add_group_member),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{id}/members/{user_id}",
+            axum::routing::delete(groups::remove_group_member),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{id}/roles",
+            put(groups::set_group_roles),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{id}/projects",
+            get(groups::group_projects),
+        )
+        .route(
+            "/tenants/{tenant}/projects",
+            get(groups::list_projects).post(groups::create_project),
+        )
+        .route(
+            "/tenants/{tenant}/projects/{id}",
+            get(groups::get_project).delete(groups::delete_project),
+        )
+        .route(
+            "/tenants/{tenant}/projects/{id}/members",
+            get(groups::project_members).post(groups::add_project_member),
+        )
+        .route(
+            "/tenants/{tenant}/projects/{id}/members/{member_id}",
+            put(groups::set_project_member_role).delete(groups::remove_project_member),
         )
         .route(
             "/tenants/{tenant}/users/{id}/sessions/{sid}",

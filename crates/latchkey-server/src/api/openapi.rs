@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, users};
+use super::{applications, groups, import, me, mfa, ops, prune, session, tenants, terms, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,12 @@ use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, 
         prune::prune, prune::restore,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
+        groups::list_groups, groups::create_group, groups::get_group, groups::update_group,
+        groups::delete_group, groups::add_group_member, groups::remove_group_member,
+        groups::set_group_roles, groups::group_projects,
+        groups::list_projects, groups::create_project, groups::get_project,
+        groups::delete_project, groups::project_members, groups::add_project_member,
+        groups::set_project_member_role, groups::remove_project_member, groups::user_projects,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // A dry run's answer, which the prune path can only describe in words.

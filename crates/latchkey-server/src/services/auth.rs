@@ -93,7 +93,10 @@ pub struct IssuedTokens {
 pub struct TokenContext {
     pub account: Account,
     pub tenant: Tenant,
+    /// The effective role: membership role plus the permissions its groups grant.
     pub role: Role,
+    /// Names of the roles the account's groups grant it in the tenant.
+    pub granted_roles: Vec<latchkey_core::RoleName>,
     pub session: Session,
 }
 
@@ -168,7 +171,9 @@ impl Services {
             None
         };
 
-        let role = self.role_of(&tenant, &membership.role).await?;
+        let (role, granted_roles) = self
+            .effective_role_of(&tenant, &account.id, &membership.role)
+            .await?;
         let session = Session {
             id: SessionId::generate(),
             account_id: account.id.clone(),
@@ -232,6 +237,7 @@ impl Services {
                 account,
                 tenant,
                 role,
+                granted_roles,
                 session,
             },
             refresh,
@@ -306,12 +312,15 @@ impl Services {
             self.store.revoke_session(&session.id, now, &event).await?;
             return Err(ServiceError::InvalidRefreshToken("session not active"));
         };
-        let role = self.role_of(&tenant, &membership.role).await?;
+        let (role, granted_roles) = self
+            .effective_role_of(&tenant, &account.id, &membership.role)
+            .await?;
         self.issue(
             TokenContext {
                 account,
                 tenant,
                 role,
+                granted_roles,
                 session,
             },
             replacement,
@@ -424,6 +433,41 @@ impl Services {
         })
     }
 
+    /// The account's effective role in `tenant` (its membership role `name` with the
+    /// permissions of the roles its groups grant) and the names of the granted roles.
+    /// One store read for the grants; the roles come from the hot-row cache.
+    pub(crate) async fn effective_role_of(
+        &self,
+        tenant: &Tenant,
+        account: &latchkey_core::AccountId,
+        name: &latchkey_core::RoleName,
+    ) -> Result<(Role, Vec<latchkey_core::RoleName>), ServiceError> {
+        let role = self.role_of(tenant, name).await?;
+        let granted_names = self.store.granted_roles(&tenant.id, account).await?;
+        self.with_granted(tenant, role, granted_names).await
+    }
+
+    /// `role` with the permissions of the roles `granted` (names) added.
+    pub(crate) async fn with_granted(
+        &self,
+        tenant: &Tenant,
+        role: Role,
+        granted: Vec<latchkey_core::RoleName>,
+    ) -> Result<(Role, Vec<latchkey_core::RoleName>), ServiceError> {
+        if granted.is_empty() {
+            return Ok((role, granted));
+        }
+        let mut roles = Vec::with_capacity(granted.len());
+        for name in &granted {
+            // A grant names a role of the tenant (foreign key); one deleted meanwhile
+            // simply grants nothing.
+            if let Some(granted_role) = self.role_in(&tenant.id, name).await? {
+                roles.push(granted_role);
+            }
+        }
+        Ok((latchkey_core::group::effective_role(&role, &roles), granted))
+    }
+
     fn refresh_expiry(&self, session: &Session, now: OffsetDateTime) -> OffsetDateTime {
         (now + self.lifetimes.refresh_idle).min(session.expires_at)
     }
@@ -444,6 +488,7 @@ impl Services {
             tenant: &context.tenant,
             account: &context.account,
             role: &context.role,
+            granted_roles: &context.granted_roles,
             session_id: &context.session.id,
             session_started_at: context.session.created_at,
         };

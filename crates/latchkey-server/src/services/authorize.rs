@@ -296,7 +296,9 @@ impl Services {
             .membership(&tenant.id, &account.id)
             .await?
             .ok_or(ServiceError::InvalidRefreshToken("session not active"))?;
-        let role = self.role_of(tenant, &membership.role).await?;
+        let (role, granted_roles) = self
+            .effective_role_of(tenant, &account.id, &membership.role)
+            .await?;
         let refresh = generate_opaque_token();
         let now = self.clock.now();
         let added = self
@@ -318,6 +320,7 @@ impl Services {
                     account,
                     tenant: tenant.clone(),
                     role,
+                    granted_roles,
                     session,
                 },
                 refresh,

@@ -12,7 +12,11 @@ pub struct Caller {
     pub account: Account,
     /// The tenant the token was issued for.
     pub tenant: Tenant,
+    /// The effective role: the membership role's name with the permissions of the
+    /// roles the caller's groups grant added.
     pub role: Role,
+    /// Names of the roles the caller's groups grant it in the tenant.
+    pub granted_roles: Vec<latchkey_core::RoleName>,
     pub session_id: SessionId,
     /// The client the token was issued to (`azp`).
     pub client_id: String,
@@ -74,10 +78,11 @@ impl Services {
         // call the account-centred native API.
         let session_id =
             SessionId::from_string(claims.sid.clone().ok_or(ServiceError::InvalidToken)?);
-        // Session and membership are read live on every request (one round-trip), so a
-        // revocation or a removed membership takes effect at once; the tenant and the
-        // role's permissions come from the short-lived cache.
-        let (session, member_role) = self
+        // Session, membership and group-granted role names are read live on every
+        // request (one round-trip), so a revocation, a removed membership or a changed
+        // grant takes effect at once; the tenant and the roles' permissions come from
+        // the short-lived cache.
+        let (session, member_role, granted) = self
             .store
             .session_with_member_role(&session_id)
             .await?
@@ -106,10 +111,12 @@ impl Services {
             .ok_or_else(|| {
                 ServiceError::Internal(format!("membership names missing role {member_role}"))
             })?;
+        let (role, granted_roles) = self.with_granted(&tenant, role, granted).await?;
         Ok(Caller {
             account,
             tenant,
             role,
+            granted_roles,
             session_id,
             client_id: claims.azp,
         })
