@@ -93,8 +93,11 @@ pub struct IssuedTokens {
 pub struct TokenContext {
     pub account: Account,
     pub tenant: Tenant,
+    /// The role the tokens speak with (for a restricted grant, already reduced).
     pub role: Role,
     pub session: Session,
+    /// The grant, when the tokens were minted from a grant's refresh token.
+    pub grant: Option<latchkey_store::GrantRecord>,
 }
 
 impl Services {
@@ -233,6 +236,7 @@ impl Services {
                 tenant,
                 role,
                 session,
+                grant: None,
             },
             refresh,
             request.client,
@@ -265,8 +269,14 @@ impl Services {
                 now,
             )
             .await?;
-        let session = match outcome {
-            RotationOutcome::Rotated(session) => session,
+        let (session, grant, refresh_token) = match outcome {
+            RotationOutcome::Rotated(session) => (session, None, replacement),
+            // Grants do not rotate: the holder keeps using the same token.
+            RotationOutcome::GrantUsed(grant) => (
+                grant.session.clone(),
+                Some(*grant),
+                latchkey_core::secret::SecretString::new(presented.to_owned()),
+            ),
             RotationOutcome::Unknown => {
                 return Err(ServiceError::InvalidRefreshToken("unknown token"));
             }
@@ -307,14 +317,19 @@ impl Services {
             return Err(ServiceError::InvalidRefreshToken("session not active"));
         };
         let role = self.role_of(&tenant, &membership.role).await?;
+        let role = latchkey_core::grant::restricted_role(
+            &role,
+            grant.as_ref().and_then(|g| g.permissions.as_deref()),
+        );
         self.issue(
             TokenContext {
                 account,
                 tenant,
                 role,
                 session,
+                grant,
             },
-            replacement,
+            refresh_token,
             client,
             None,
         )
@@ -456,6 +471,13 @@ impl Services {
                 },
             );
         }
+        if let Some(grant) = &context.grant {
+            access.grant = Some(grant.session.id.to_string());
+            if let Some(permissions) = &grant.permissions {
+                access.project_permissions = Some(permissions.clone());
+                access.platform_admin = false;
+            }
+        }
         let mut id = subject.id_claims(now, lifetime);
         id.nonce = nonce.map(str::to_owned);
         let access_token = self.keys.sign(&context.tenant.id, &access).await?;
@@ -465,7 +487,12 @@ impl Services {
             refresh_token: refresh,
             id_token,
             expires_in: lifetime.whole_seconds(),
-            refresh_expires_in: (self.refresh_expiry(&context.session, now) - now).whole_seconds(),
+            refresh_expires_in: if context.grant.is_some() {
+                // A grant's token is not rotated: it lasts as long as the grant.
+                (context.session.expires_at - now).whole_seconds()
+            } else {
+                (self.refresh_expiry(&context.session, now) - now).whole_seconds()
+            },
             context,
         })
     }

@@ -319,6 +319,7 @@ impl Services {
                     tenant: tenant.clone(),
                     role,
                     session,
+                    grant: None,
                 },
                 refresh,
                 ClientContext::of(client),

@@ -8,10 +8,13 @@ mod auth;
 pub mod authorize;
 mod caller;
 mod error;
+mod external_auth;
+mod grants;
 mod hot_rows;
 mod import;
 pub mod members;
 mod mfa;
+pub mod msexchange;
 mod oauth;
 mod prune;
 mod sign_in_profile;
@@ -24,6 +27,9 @@ pub use auth::{ClientContext, IssuedTokens, SignIn, TokenContext};
 pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use external_auth::{ExternalAuth, ExternalAuthSpec};
+pub use grants::{CreatedGrant, GRANT_LIFETIME, GrantSpec};
+pub use msexchange::{MsExchangeError, MsExchangeIssuerConfig, MsExchangeTrust};
 pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
@@ -64,6 +70,8 @@ pub struct Services {
     /// How long pruned accounts and memberships can be restored before housekeeping
     /// purges them.
     pub prune_retention: time::Duration,
+    /// Trusted Microsoft Exchange token issuers (empty: not configured).
+    pub msexchange: MsExchangeTrust,
 }
 
 impl Services {
