@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, users};
+use super::{applications, grants, import, me, mfa, ops, prune, session, tenants, terms, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,9 @@ use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, 
         prune::prune, prune::restore,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
+        grants::create, grants::list, grants::revoke,
+        grants::list_authentications, grants::get_authentication, grants::put_authentication,
+        grants::delete_authentication,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // A dry run's answer, which the prune path can only describe in words.
