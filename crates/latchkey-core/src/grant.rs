@@ -157,10 +157,24 @@ mod tests {
 
     #[test]
     fn project_permissions_are_validated() {
-        for good in ["items.*", "projects.read.*", "*", "items.read.all", "a_b-c.d"] {
+        for good in [
+            "items.*",
+            "projects.read.*",
+            "*",
+            "items.read.all",
+            "a_b-c.d",
+        ] {
             assert!(is_valid_project_permission(good), "{good}");
         }
-        for bad in ["", "items.", ".items", "Items.*", "items read", "a..b", "a.b.c.d.e.f.g.h.i"] {
+        for bad in [
+            "",
+            "items.",
+            ".items",
+            "Items.*",
+            "items read",
+            "a..b",
+            "a.b.c.d.e.f.g.h.i",
+        ] {
             assert!(!is_valid_project_permission(bad), "{bad}");
         }
         assert_eq!(
@@ -172,7 +186,10 @@ mod tests {
 
     #[test]
     fn a_restricted_grant_keeps_only_reading_its_profile_and_tenant() {
-        let admin = builtin_roles().into_iter().find(|r| r.name.is_admin()).unwrap();
+        let admin = builtin_roles()
+            .into_iter()
+            .find(|r| r.name.is_admin())
+            .unwrap();
         assert_eq!(restricted_role(&admin, None), admin);
         let restricted = restricted_role(&admin, Some(&["items.read.*".to_owned()]));
         assert!(restricted.grants(permissions::PROFILE_READ));

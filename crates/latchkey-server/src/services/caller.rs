@@ -125,7 +125,8 @@ impl Services {
         // A restricted grant's token speaks with the reduced role, whatever the member's
         // role is now (the restriction is fixed for the grant's life and signed into every
         // token minted from it).
-        let role = latchkey_core::grant::restricted_role(&role, claims.project_permissions.as_deref());
+        let role =
+            latchkey_core::grant::restricted_role(&role, claims.project_permissions.as_deref());
         // Nor does it carry a platform administrator's standing.
         let account = if claims.project_permissions.is_some() {
             latchkey_core::Account {

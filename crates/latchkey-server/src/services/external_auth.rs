@@ -270,14 +270,14 @@ impl Services {
         ip_address: Option<String>,
         user_agent: Option<String>,
     ) -> Result<IssuedTokens, ServiceError> {
-        let found = if validate_service(service).is_ok() && validate_service_user(service_user).is_ok()
-        {
-            self.store
-                .external_auth_by_identity(&tenant.id, service, service_user)
-                .await?
-        } else {
-            None
-        };
+        let found =
+            if validate_service(service).is_ok() && validate_service_user(service_user).is_ok() {
+                self.store
+                    .external_auth_by_identity(&tenant.id, service, service_user)
+                    .await?
+            } else {
+                None
+            };
         let account: Option<Account> = match &found {
             Some(record) => self
                 .store

@@ -180,7 +180,9 @@ impl Services {
             .store
             .grant(&SessionId::from_string(grant_id.to_owned()))
             .await?
-            .filter(|g| g.session.account_id == member.account.id && g.session.tenant_id == tenant.id)
+            .filter(|g| {
+                g.session.account_id == member.account.id && g.session.tenant_id == tenant.id
+            })
             .ok_or(ServiceError::NotFound("grant"))?;
         let event = self.audit_event(
             Some(&tenant.id),

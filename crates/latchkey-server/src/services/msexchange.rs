@@ -94,9 +94,8 @@ impl MsExchangeTrust {
                 setting: "msexchange.issuers",
                 message,
             };
-            let text = std::fs::read_to_string(&config.jwks_file).map_err(|e| {
-                invalid(format!("cannot read {}: {e}", config.jwks_file.display()))
-            })?;
+            let text = std::fs::read_to_string(&config.jwks_file)
+                .map_err(|e| invalid(format!("cannot read {}: {e}", config.jwks_file.display())))?;
             let set: JwkSet = serde_json::from_str(&text).map_err(|e| {
                 invalid(format!("{} is not a JWKS: {e}", config.jwks_file.display()))
             })?;
@@ -220,7 +219,14 @@ impl Services {
     ) -> Result<IssuedTokens, MsExchangeError> {
         let msexchuid = self.verify_msexchange_token(token)?;
         Ok(self
-            .sign_in_external(tenant, MSEXCHANGE_SERVICE, &msexchuid, client, ip_address, None)
+            .sign_in_external(
+                tenant,
+                MSEXCHANGE_SERVICE,
+                &msexchuid,
+                client,
+                ip_address,
+                None,
+            )
             .await?)
     }
 }
