@@ -49,6 +49,9 @@ use prune::{
 mod mfa;
 #[path = "conformance/terms.rs"]
 mod terms;
+// Grants and external authentications.
+#[path = "conformance/grants.rs"]
+mod grants;
 
 // ---- harness -------------------------------------------------------------------------
 
