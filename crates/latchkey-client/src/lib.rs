@@ -21,6 +21,7 @@
 mod client;
 mod endpoints;
 mod error;
+mod grants;
 mod import;
 mod prune;
 mod secret;
