@@ -404,6 +404,83 @@ wire! {
         pub ip_address: Option<String>,
     }
 
+    #[serde(deny_unknown_fields)]
+    pub struct CreateGrantRequest {
+        /// `user` (for the account itself) or `service` (for an application).
+        #[serde(rename = "type")]
+        pub grant_type: String,
+        /// The application of a `service` grant; its refresh token is bound to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub for_client_id: Option<String>,
+        /// The client a `user` grant's refresh token is bound to: an application of the
+        /// tenant (such as `admin-cli`), or by default the native API (`latchkey-api`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub client_id: Option<String>,
+        /// Restrict the grant to these project permissions (such as `items.read.*`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub project_permissions: Option<Vec<String>>,
+    }
+
+    pub struct CreatedGrantView {
+        pub id: String,
+        /// Shown once; it does not rotate and lasts until `valid_to` unless revoked.
+        pub refresh_token: String,
+        pub grant: GrantView,
+    }
+
+    pub struct GrantView {
+        pub id: String,
+        /// `user` or `service`.
+        #[serde(rename = "type")]
+        pub grant_type: String,
+        /// The client its refresh token is bound to.
+        pub client_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub for_client_id: Option<String>,
+        /// Absent for an unrestricted grant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub project_permissions: Option<Vec<String>>,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub valid_to: OffsetDateTime,
+    }
+
+    #[serde(deny_unknown_fields)]
+    pub struct ExternalAuthRequest {
+        /// The account's identity at the service.
+        pub service_user: String,
+        pub access_token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub access_secret: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+        pub access_token_expires: Option<OffsetDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+        pub access_secret_expires: Option<OffsetDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub display_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub state: Option<String>,
+    }
+
+    pub struct ExternalAuthView {
+        pub service: String,
+        pub service_user: String,
+        /// Returned only to the account itself and to tenant administrators.
+        pub access_token: String,
+        pub access_secret: Option<String>,
+        #[serde(with = "time::serde::rfc3339::option")]
+        pub access_token_expires: Option<OffsetDateTime>,
+        #[serde(with = "time::serde::rfc3339::option")]
+        pub access_secret_expires: Option<OffsetDateTime>,
+        pub display_name: Option<String>,
+        pub state: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        pub created_at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        pub updated_at: OffsetDateTime,
+    }
+
     pub struct AuditEventView {
         pub id: String,
         /// Account id of whoever acted; absent for anonymous requests.

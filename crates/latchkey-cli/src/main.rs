@@ -14,6 +14,7 @@ use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
 use commands::auth::LoginArgs;
 use commands::groups::{GroupsCommand, ProjectsCommand};
+use commands::grants::{AuthenticationsCommand, GrantsCommand};
 use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
 use commands::sessions::SessionsCommand;
@@ -55,6 +56,12 @@ enum Command {
     /// List and revoke users' sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Create, list and revoke users' grants (long-lived refresh tokens).
+    #[command(subcommand)]
+    Grants(GrantsCommand),
+    /// Manage users' authentications at external services.
+    #[command(subcommand)]
+    Authentications(AuthenticationsCommand),
     /// Show a tenant's audit log.
     Audit(AuditArgs),
     /// Manage token signing keys.
@@ -111,6 +118,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(command) => {
             with_session(json, async |ctx| {
                 commands::sessions::run(ctx, command).await
+            })
+            .await
+        }
+        Command::Grants(command) => {
+            with_session(json, async |ctx| commands::grants::run(ctx, command).await).await
+        }
+        Command::Authentications(command) => {
+            with_session(json, async |ctx| {
+                commands::grants::run_authentications(ctx, command).await
             })
             .await
         }

@@ -1262,3 +1262,104 @@ fn manages_groups_and_projects() {
     ok(admin, &["groups", "delete", group_id], None);
     fails(admin, &["groups", "show", group_id], None);
 }
+
+#[test]
+fn creates_lists_and_revokes_grants_and_manages_authentications() {
+    let server = start_server();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path();
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let me = ok_json(config, &["whoami"], None);
+    let id = me["account"]["id"].as_str().unwrap().to_owned();
+
+    let created = ok_json(
+        config,
+        &[
+            "grants",
+            "create",
+            &id,
+            "--client-id",
+            "admin-cli",
+            "--permissions",
+            "items.read.*,projects.read.*",
+        ],
+        None,
+    );
+    let grant_id = created["id"].as_str().unwrap().to_owned();
+    assert!(
+        created["refresh_token"]
+            .as_str()
+            .is_some_and(|t| t.len() > 20)
+    );
+    assert_eq!(
+        created["grant"]["project_permissions"],
+        serde_json::json!(["items.read.*", "projects.read.*"])
+    );
+    let listed = ok(config, &["grants", "list", &id], None);
+    assert!(
+        listed.contains(&grant_id) && listed.contains("items.read.*"),
+        "{listed}"
+    );
+    let bad = fails(
+        config,
+        &["grants", "create", &id, "--permissions", "Items"],
+        None,
+    );
+    assert!(bad.contains("project permission"), "{bad}");
+    ok(config, &["grants", "revoke", &id, &grant_id], None);
+    let listed = ok_json(config, &["grants", "list", &id], None);
+    assert_eq!(listed, serde_json::json!([]));
+
+    let set = ok(
+        config,
+        &[
+            "authentications",
+            "set",
+            &id,
+            "salesforce",
+            "--service-user",
+            "sf-admin",
+            "--with-secret",
+            "--token-expires",
+            "2030-01-01",
+        ],
+        Some("token-plain-1\nsecret-plain-2\n"),
+    );
+    assert!(
+        set.contains("sf-admin") && !set.contains("token-plain-1"),
+        "{set}"
+    );
+    let shown = ok(
+        config,
+        &[
+            "authentications",
+            "show",
+            &id,
+            "salesforce",
+            "--show-secrets",
+        ],
+        None,
+    );
+    assert!(
+        shown.contains("token-plain-1") && shown.contains("secret-plain-2"),
+        "{shown}"
+    );
+    assert!(shown.contains("2030-01-01 00:00:00Z"), "{shown}");
+    let hidden = ok_json(
+        config,
+        &["authentications", "show", &id, "salesforce"],
+        None,
+    );
+    assert_eq!(hidden["access_token"], "(hidden)");
+    ok(
+        config,
+        &["authentications", "delete", &id, "salesforce"],
+        None,
+    );
+    let gone = fails(
+        config,
+        &["authentications", "show", &id, "salesforce"],
+        None,
+    );
+    assert!(gone.contains("not found"), "{gone}");
+}

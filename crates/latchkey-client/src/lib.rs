@@ -22,6 +22,7 @@ mod client;
 mod endpoints;
 mod error;
 mod groups;
+mod grants;
 mod import;
 mod prune;
 mod secret;

@@ -56,6 +56,12 @@ pub mod actions {
     pub const APPLICATION_DELETE: &str = "application.delete";
     pub const APPLICATION_ROTATE_SECRET: &str = "application.rotate_secret";
     pub const TOKEN_GRANT: &str = "token.grant";
+    pub const GRANT_CREATE: &str = "grant.create";
+    pub const GRANT_REVOKE: &str = "grant.revoke";
+    pub const EXTERNAL_AUTH_PUT: &str = "external_auth.put";
+    pub const EXTERNAL_AUTH_DELETE: &str = "external_auth.delete";
+    /// A sign-in by external identity (`ext_id` grant, Microsoft Exchange token).
+    pub const EXTERNAL_SIGN_IN: &str = "session.external_sign_in";
     pub const MFA_ENROL: &str = "mfa.enrol";
     pub const MFA_CONFIRM: &str = "mfa.confirm";
     pub const MFA_DISABLE: &str = "mfa.disable";

@@ -110,6 +110,15 @@ pub struct AccessClaims {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub platform_admin: bool,
+    /// Set in tokens of a grant restricted to project permissions: exactly those, and
+    /// `permissions` then holds only the tenant permissions a restricted grant keeps
+    /// (see [`crate::grant::restricted_role`]). Absent for every other token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_permissions: Option<Vec<String>>,
+    /// The id of the grant (its session) when the token was minted from a grant's
+    /// refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
 }
 
 /// Claims of an OpenID Connect ID token for the same sign-in.
@@ -183,6 +192,8 @@ impl TokenSubject<'_> {
                 .map(|u| u.as_str().to_owned()),
             name: self.account.display_name.clone(),
             platform_admin: self.account.platform_admin,
+            project_permissions: None,
+            grant: None,
         }
     }
 
@@ -247,6 +258,8 @@ pub fn service_access_claims(
         preferred_username: Some(format!("service-account-{client_id}")),
         name: None,
         platform_admin: false,
+        project_permissions: None,
+        grant: None,
     }
 }
 

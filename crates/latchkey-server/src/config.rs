@@ -71,6 +71,9 @@ pub struct Config {
     pub signing_algorithm: SigningAlgorithm,
     /// Days a pruned account can be restored before housekeeping purges it (default 30).
     pub prune_retention_days: u32,
+    /// Issuers of Microsoft Exchange identity tokens trusted for sign-in (none: that
+    /// sign-in is not configured).
+    pub msexchange_issuers: Vec<crate::services::MsExchangeIssuerConfig>,
 }
 
 /// A setting that could not be accepted.
@@ -113,6 +116,15 @@ struct FileConfig {
     hashing: Option<HashingConfig>,
     signing_algorithm: Option<String>,
     prune_retention_days: Option<u32>,
+    msexchange: Option<MsExchangeFile>,
+}
+
+/// `[msexchange]`: `issuers = [{ issuer, jwks_file, audience }, ...]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MsExchangeFile {
+    #[serde(default)]
+    issuers: Vec<crate::services::MsExchangeIssuerConfig>,
 }
 
 impl Config {
@@ -249,6 +261,19 @@ impl Config {
             ));
         }
 
+        // The environment (a JSON array of the same objects) replaces the file's list.
+        let msexchange_issuers = match env("LATCHKEY_MSEXCHANGE_ISSUERS").filter(|v| !v.is_empty()) {
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                invalid(
+                    "msexchange.issuers",
+                    format!(
+                        "LATCHKEY_MSEXCHANGE_ISSUERS must be a JSON array of {{\"issuer\", \"jwks_file\", \"audience\"}}: {e}"
+                    ),
+                )
+            })?,
+            None => file.msexchange.map(|m| m.issuers).unwrap_or_default(),
+        };
+
         Ok(Self {
             listen,
             data_dir,
@@ -261,6 +286,7 @@ impl Config {
             hashing,
             signing_algorithm,
             prune_retention_days,
+            msexchange_issuers,
         })
     }
 

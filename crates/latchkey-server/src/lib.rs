@@ -110,6 +110,7 @@ impl Server {
             public_url: config.public_url_for(bound),
             hot: services::HotRows::default(),
             prune_retention: time::Duration::days(i64::from(config.prune_retention_days)),
+            msexchange: services::MsExchangeTrust::load(&config.msexchange_issuers)?,
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
         services.hasher.release_idle_areas();

@@ -16,10 +16,10 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, AccountMfa, AuthorizationCode, MemberFilter, MemberRecord,
+    AccountCredentials, AccountMfa, AuthorizationCode, GrantRecord, MemberFilter, MemberRecord,
     MembershipRemoval, ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef,
     PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
-    SigningKeyStatus, StoredSigningKey,
+    SigningKeyStatus, StoredExternalAuth, StoredSigningKey,
 };
 pub use postgres::PostgresStore;
 pub use sql::prune::MAX_PRUNE_BATCH;
@@ -471,7 +471,9 @@ pub trait Store: Send + Sync + 'static {
     /// kept: two requests of one client racing); one rotated longer ago revokes its
     /// session and deletes its tokens (reuse detection, recorded as a
     /// `session.refresh_reuse_detected` audit event). On success the session's
-    /// `last_seen_at` becomes `now`.
+    /// `last_seen_at` becomes `now`. A grant's token is never rotated: after the same
+    /// tenant, client and activity checks (and its own expiry, the grant's end) it
+    /// answers [`RotationOutcome::GrantUsed`] and `replacement` is not stored.
     #[allow(clippy::too_many_arguments)]
     async fn rotate_refresh_token(
         &self,
@@ -483,6 +485,67 @@ pub trait Store: Send + Sync + 'static {
         grace: time::Duration,
         now: OffsetDateTime,
     ) -> StoreResult<RotationOutcome>;
+
+    // ---- grants -----------------------------------------------------------------------
+
+    /// Opens a grant: its session, its grant row and its one refresh token (hashed as
+    /// `refresh_hash`, valid until the session's end). `NotFound` when the account is no
+    /// member of the session's tenant.
+    async fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        refresh_hash: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// A grant by its id (its session's id), active or not; `None` for unknown ids and for
+    /// sessions that are not grants.
+    async fn grant(&self, id: &SessionId) -> StoreResult<Option<GrantRecord>>;
+    /// An account's grants in a tenant, neither revoked nor expired at `now`, newest first.
+    async fn list_grants(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<GrantRecord>>;
+
+    // ---- external authentications ------------------------------------------------------
+
+    /// Creates the account's authentication for `record.service` in the tenant, or
+    /// replaces it (keeping its `created_at`); true when it was created. `Conflict(Other)`
+    /// when another account of the tenant holds that `service_user` of the service,
+    /// `NotFound` when the account is no member of the tenant.
+    async fn put_external_auth(
+        &self,
+        record: &StoredExternalAuth,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    async fn external_auth(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        service: &str,
+    ) -> StoreResult<Option<StoredExternalAuth>>;
+    /// The account's authentications in a tenant, ordered by service.
+    async fn external_auths_of(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+    ) -> StoreResult<Vec<StoredExternalAuth>>;
+    /// The authentication of an external identity, whoever holds it.
+    async fn external_auth_by_identity(
+        &self,
+        tenant: &TenantId,
+        service: &str,
+        service_user: &str,
+    ) -> StoreResult<Option<StoredExternalAuth>>;
+    /// False, nothing written, when there was none.
+    async fn delete_external_auth(
+        &self,
+        tenant: &TenantId,
+        account: &AccountId,
+        service: &str,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
 
     // ---- authorization codes ---------------------------------------------------------
 

@@ -159,6 +159,9 @@ pub enum RotationOutcome {
     /// An already-rotated token came back after the grace period: the session and all its
     /// tokens are now revoked.
     ReuseDetected(Session),
+    /// The token is a grant's: grants do not rotate, the presented token stays valid
+    /// (until its grant ends or is revoked). The session's `last_seen_at` is now.
+    GrantUsed(Box<GrantRecord>),
 }
 
 /// The instants before which [`crate::Store::purge_expired`] deletes things.
@@ -290,4 +293,45 @@ pub struct ProjectAccess {
     pub project: latchkey_core::Project,
     pub role: latchkey_core::ProjectRole,
     pub via_group: Option<latchkey_core::GroupId>,
+}
+/// A grant as stored: its session (whose `client_id` the refresh token is bound to) and
+/// what only grants have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub session: Session,
+    pub kind: latchkey_core::GrantKind,
+    /// The application of a service grant.
+    pub for_client_id: Option<String>,
+    /// The project permissions the grant is restricted to; `None`: unrestricted.
+    pub permissions: Option<Vec<String>>,
+}
+
+/// An external authentication as stored: token and secret sealed by the server, opaque
+/// to the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredExternalAuth {
+    pub tenant_id: TenantId,
+    pub account_id: latchkey_core::AccountId,
+    pub service: String,
+    pub service_user: String,
+    pub sealed_access_token: Vec<u8>,
+    pub access_token_expires: Option<OffsetDateTime>,
+    pub sealed_access_secret: Option<Vec<u8>>,
+    pub access_secret_expires: Option<OffsetDateTime>,
+    pub display_name: Option<String>,
+    pub state: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredExternalAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredExternalAuth")
+            .field("tenant_id", &self.tenant_id)
+            .field("account_id", &self.account_id)
+            .field("service", &self.service)
+            .field("service_user", &self.service_user)
+            .field("display_name", &self.display_name)
+            .finish_non_exhaustive()
+    }
 }

@@ -1565,7 +1565,8 @@ macro_rules! impl_store {
                     };
                     let session_id = SessionId::from_string(token.text("session_id")?);
                     let row = sqlx::query(concat!(
-                        "SELECT * FROM sessions WHERE id = $1",
+                        "SELECT s.*, (SELECT g.kind FROM session_grants g \
+                         WHERE g.session_id = s.id) AS grant_kind FROM sessions s WHERE s.id = $1",
                         $for_update
                     ))
                     .bind(session_id.as_str())
@@ -1579,6 +1580,25 @@ macro_rules! impl_store {
                     }
                     if !session.is_active(now) {
                         return Ok(RotationOutcome::SessionInactive);
+                    }
+                    if row.opt_text("grant_kind")?.is_some() {
+                        // Grants do not rotate: the token stays as it is, valid until the
+                        // grant ends or is revoked.
+                        if token.time("expires_at")? <= now {
+                            return Ok(RotationOutcome::Expired);
+                        }
+                        let grant_row = sqlx::query(
+                            "SELECT s.*, g.kind, g.for_client_id, g.permissions FROM sessions s \
+                             JOIN session_grants g ON g.session_id = s.id WHERE s.id = $1",
+                        )
+                        .bind(session_id.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let mut grant = rows::grant(&grant_row)?;
+                        grant.session = Self::touch_session(&mut tx, session, now).await?;
+                        tx.commit().await?;
+                        lane.durable().await?;
+                        return Ok(RotationOutcome::GrantUsed(Box::new(grant)));
                     }
                     // No refresh token outlives its session.
                     let replacement_expires_at = replacement_expires_at.min(session.expires_at);
@@ -1635,6 +1655,253 @@ macro_rules! impl_store {
                     tx.commit().await?;
                     lane.durable().await?;
                     Ok(RotationOutcome::Rotated(session))
+                }
+
+                // ---- grants --------------------------------------------------------
+
+                async fn create_grant(
+                    &self,
+                    grant: &$crate::GrantRecord,
+                    refresh_hash: &str,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let session = &grant.session;
+                    let permissions = grant.permissions.as_ref().map(to_json).transpose()?;
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    sqlx::query(concat!(
+                        "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+                        $for_update
+                    ))
+                    .bind(session.tenant_id.as_str())
+                    .bind(session.account_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    sqlx::query(
+                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
+                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(session.account_id.as_str())
+                    .bind(session.tenant_id.as_str())
+                    .bind(millis(session.created_at))
+                    .bind(millis(session.last_seen_at))
+                    .bind(millis(session.expires_at))
+                    .bind(session.revoked_at.map(millis))
+                    .bind(session.user_agent.as_deref())
+                    .bind(session.ip_address.as_deref())
+                    .bind(&session.client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO session_grants (session_id, kind, for_client_id, permissions) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(grant.kind.as_str())
+                    .bind(grant.for_client_id.as_deref())
+                    .bind(permissions)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::insert_refresh_token(
+                        &mut tx,
+                        refresh_hash,
+                        &session.id,
+                        session.created_at,
+                        session.expires_at,
+                    )
+                    .await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(())
+                }
+
+                async fn grant(&self, id: &SessionId) -> StoreResult<Option<$crate::GrantRecord>> {
+                    sqlx::query(
+                        "SELECT s.*, g.kind, g.for_client_id, g.permissions FROM sessions s \
+                         JOIN session_grants g ON g.session_id = s.id WHERE s.id = $1",
+                    )
+                    .bind(id.as_str())
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(|row| rows::grant(&row))
+                    .transpose()
+                }
+
+                async fn list_grants(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Vec<$crate::GrantRecord>> {
+                    sqlx::query(
+                        "SELECT s.*, g.kind, g.for_client_id, g.permissions FROM sessions s \
+                         JOIN session_grants g ON g.session_id = s.id \
+                         WHERE s.tenant_id = $1 AND s.account_id = $2 \
+                         AND s.revoked_at IS NULL AND s.expires_at > $3 \
+                         ORDER BY s.created_at DESC, s.id DESC",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(millis(now))
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::grant)
+                    .collect()
+                }
+
+                // ---- external authentications ---------------------------------------
+
+                async fn put_external_auth(
+                    &self,
+                    record: &$crate::StoredExternalAuth,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    sqlx::query(concat!(
+                        "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+                        $for_update
+                    ))
+                    .bind(record.tenant_id.as_str())
+                    .bind(record.account_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let updated = sqlx::query(
+                        "UPDATE external_authentications SET service_user = $1, \
+                         sealed_access_token = $2, access_token_expires = $3, \
+                         sealed_access_secret = $4, access_secret_expires = $5, \
+                         display_name = $6, state = $7, updated_at = $8 \
+                         WHERE tenant_id = $9 AND account_id = $10 AND service = $11",
+                    )
+                    .bind(record.service_user.as_str())
+                    .bind(record.sealed_access_token.as_slice())
+                    .bind(record.access_token_expires.map(millis))
+                    .bind(record.sealed_access_secret.as_deref())
+                    .bind(record.access_secret_expires.map(millis))
+                    .bind(record.display_name.as_deref())
+                    .bind(record.state.as_deref())
+                    .bind(millis(record.updated_at))
+                    .bind(record.tenant_id.as_str())
+                    .bind(record.account_id.as_str())
+                    .bind(record.service.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let created = updated == 0;
+                    if created {
+                        sqlx::query(
+                            "INSERT INTO external_authentications (tenant_id, account_id, \
+                             service, service_user, sealed_access_token, access_token_expires, \
+                             sealed_access_secret, access_secret_expires, display_name, state, \
+                             created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(record.tenant_id.as_str())
+                        .bind(record.account_id.as_str())
+                        .bind(record.service.as_str())
+                        .bind(record.service_user.as_str())
+                        .bind(record.sealed_access_token.as_slice())
+                        .bind(record.access_token_expires.map(millis))
+                        .bind(record.sealed_access_secret.as_deref())
+                        .bind(record.access_secret_expires.map(millis))
+                        .bind(record.display_name.as_deref())
+                        .bind(record.state.as_deref())
+                        .bind(millis(record.created_at))
+                        .bind(millis(record.updated_at))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(created)
+                }
+
+                async fn external_auth(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    service: &str,
+                ) -> StoreResult<Option<$crate::StoredExternalAuth>> {
+                    sqlx::query(
+                        "SELECT * FROM external_authentications \
+                         WHERE tenant_id = $1 AND account_id = $2 AND service = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(service)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(|row| rows::external_auth(&row))
+                    .transpose()
+                }
+
+                async fn external_auths_of(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                ) -> StoreResult<Vec<$crate::StoredExternalAuth>> {
+                    sqlx::query(
+                        "SELECT * FROM external_authentications \
+                         WHERE tenant_id = $1 AND account_id = $2 ORDER BY service",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::external_auth)
+                    .collect()
+                }
+
+                async fn external_auth_by_identity(
+                    &self,
+                    tenant: &TenantId,
+                    service: &str,
+                    service_user: &str,
+                ) -> StoreResult<Option<$crate::StoredExternalAuth>> {
+                    sqlx::query(
+                        "SELECT * FROM external_authentications \
+                         WHERE tenant_id = $1 AND service = $2 AND service_user = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(service)
+                    .bind(service_user)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(|row| rows::external_auth(&row))
+                    .transpose()
+                }
+
+                async fn delete_external_auth(
+                    &self,
+                    tenant: &TenantId,
+                    account: &AccountId,
+                    service: &str,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let deleted = sqlx::query(
+                        "DELETE FROM external_authentications \
+                         WHERE tenant_id = $1 AND account_id = $2 AND service = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(account.as_str())
+                    .bind(service)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if deleted == 0 {
+                        return Ok(false);
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
                 }
 
                 // ---- authorization codes -------------------------------------------

@@ -51,6 +51,9 @@ mod groups;
 mod mfa;
 #[path = "conformance/terms.rs"]
 mod terms;
+// Grants and external authentications.
+#[path = "conformance/grants.rs"]
+mod grants;
 
 // ---- harness -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod groups;
+pub mod grants;
 pub mod import;
 pub mod keys;
 pub mod mfa;

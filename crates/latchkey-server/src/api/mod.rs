@@ -4,6 +4,7 @@ mod applications;
 pub mod error;
 pub mod extract;
 mod groups;
+pub mod grants;
 mod import;
 mod me;
 mod mfa;
@@ -143,6 +144,24 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/projects/{id}/members/{member_id}",
             put(groups::set_project_member_role).delete(groups::remove_project_member),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/grants",
+            get(grants::list).post(grants::create),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/grants/{gid}",
+            axum::routing::delete(grants::revoke),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/authentications",
+            get(grants::list_authentications),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/authentications/{service}",
+            get(grants::get_authentication)
+                .put(grants::put_authentication)
+                .delete(grants::delete_authentication),
         )
         .route(
             "/tenants/{tenant}/users/{id}/sessions/{sid}",

@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, groups, import, me, mfa, ops, prune, session, tenants, terms, users};
+use super::{
+    applications, grants, groups, import, me, mfa, ops, prune, session, tenants, terms, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,9 @@ use super::{applications, groups, import, me, mfa, ops, prune, session, tenants,
         groups::list_projects, groups::create_project, groups::get_project,
         groups::delete_project, groups::project_members, groups::add_project_member,
         groups::set_project_member_role, groups::remove_project_member, groups::user_projects,
+        grants::create, grants::list, grants::revoke,
+        grants::list_authentications, grants::get_authentication, grants::put_authentication,
+        grants::delete_authentication,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // A dry run's answer, which the prune path can only describe in words.

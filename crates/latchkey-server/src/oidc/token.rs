@@ -23,6 +23,9 @@ pub async fn token(
 ) -> OAuthResult<Response> {
     let (tenant, client) = realm_and_client(&state, &realm, &headers, &form).await?;
     let grant_name = form.require("grant_type")?;
+    if grant_name == EXT_ID_GRANT {
+        return ext_id(&state, &tenant, &client, client_info, &form).await;
+    }
     let grant = GrantType::parse(grant_name).map_err(|_| {
         OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -81,6 +84,38 @@ pub async fn token(
         }
     };
     Ok(no_store(Json(body)))
+}
+
+/// Squirro's extension grant: sign in as the account holding an external identity
+/// (`auth_service`, `auth_user`). It is not registered per application: every
+/// authenticated confidential client may use it (its secret was verified above), public
+/// clients never, since anyone could name an identity.
+const EXT_ID_GRANT: &str = "ext_id";
+
+async fn ext_id(
+    state: &AppState,
+    tenant: &Tenant,
+    client: &Application,
+    client_info: ClientInfo,
+    form: &Form,
+) -> OAuthResult<Response> {
+    if client.public {
+        return Err(crate::services::ServiceError::UnauthorizedClient.into());
+    }
+    let tokens = state
+        .sign_in_external(
+            tenant,
+            form.require("auth_service")?,
+            form.require("auth_user")?,
+            ClientContext::of(client),
+            client_info.ip_address,
+            client_info.user_agent,
+        )
+        .await?;
+    let wants_id_token = form
+        .get("scope")
+        .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
+    Ok(no_store(Json(token_body(tokens, wants_id_token))))
 }
 
 async fn client_credentials(

@@ -93,11 +93,14 @@ pub struct IssuedTokens {
 pub struct TokenContext {
     pub account: Account,
     pub tenant: Tenant,
-    /// The effective role: membership role plus the permissions its groups grant.
+    /// The effective role: membership role plus the permissions its groups grant (for a
+    /// restricted grant, then reduced to the grant's permissions).
     pub role: Role,
     /// Names of the roles the account's groups grant it in the tenant.
     pub granted_roles: Vec<latchkey_core::RoleName>,
     pub session: Session,
+    /// The grant, when the tokens were minted from a grant's refresh token.
+    pub grant: Option<latchkey_store::GrantRecord>,
 }
 
 impl Services {
@@ -239,6 +242,7 @@ impl Services {
                 role,
                 granted_roles,
                 session,
+                grant: None,
             },
             refresh,
             request.client,
@@ -271,8 +275,14 @@ impl Services {
                 now,
             )
             .await?;
-        let session = match outcome {
-            RotationOutcome::Rotated(session) => session,
+        let (session, grant, refresh_token) = match outcome {
+            RotationOutcome::Rotated(session) => (session, None, replacement),
+            // Grants do not rotate: the holder keeps using the same token.
+            RotationOutcome::GrantUsed(grant) => (
+                grant.session.clone(),
+                Some(*grant),
+                latchkey_core::secret::SecretString::new(presented.to_owned()),
+            ),
             RotationOutcome::Unknown => {
                 return Err(ServiceError::InvalidRefreshToken("unknown token"));
             }
@@ -315,6 +325,10 @@ impl Services {
         let (role, granted_roles) = self
             .effective_role_of(&tenant, &account.id, &membership.role)
             .await?;
+        let role = latchkey_core::grant::restricted_role(
+            &role,
+            grant.as_ref().and_then(|g| g.permissions.as_deref()),
+        );
         self.issue(
             TokenContext {
                 account,
@@ -322,8 +336,9 @@ impl Services {
                 role,
                 granted_roles,
                 session,
+                grant,
             },
-            replacement,
+            refresh_token,
             client,
             None,
         )
@@ -501,6 +516,13 @@ impl Services {
                 },
             );
         }
+        if let Some(grant) = &context.grant {
+            access.grant = Some(grant.session.id.to_string());
+            if let Some(permissions) = &grant.permissions {
+                access.project_permissions = Some(permissions.clone());
+                access.platform_admin = false;
+            }
+        }
         let mut id = subject.id_claims(now, lifetime);
         id.nonce = nonce.map(str::to_owned);
         let access_token = self.keys.sign(&context.tenant.id, &access).await?;
@@ -510,7 +532,12 @@ impl Services {
             refresh_token: refresh,
             id_token,
             expires_in: lifetime.whole_seconds(),
-            refresh_expires_in: (self.refresh_expiry(&context.session, now) - now).whole_seconds(),
+            refresh_expires_in: if context.grant.is_some() {
+                // A grant's token is not rotated: it lasts as long as the grant.
+                (context.session.expires_at - now).whole_seconds()
+            } else {
+                (self.refresh_expiry(&context.session, now) - now).whole_seconds()
+            },
             context,
         })
     }

@@ -322,6 +322,7 @@ impl Services {
                     role,
                     granted_roles,
                     session,
+                    grant: None,
                 },
                 refresh,
                 ClientContext::of(client),

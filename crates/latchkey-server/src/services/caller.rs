@@ -20,13 +20,17 @@ pub struct Caller {
     pub session_id: SessionId,
     /// The client the token was issued to (`azp`).
     pub client_id: String,
+    /// The project permissions of a restricted grant's token (its `role` is then reduced
+    /// to what a restricted grant keeps); `None` for every other token.
+    pub project_permissions: Option<Vec<String>>,
 }
 
 impl Caller {
     /// May the caller do `permission` in `tenant`? Platform administrators may do
     /// anything anywhere; everyone else only in the tenant of their token.
     pub fn may(&self, tenant: &TenantId, permission: &str) -> bool {
-        self.account.platform_admin || (self.tenant.id == *tenant && self.role.grants(permission))
+        (self.account.platform_admin && self.project_permissions.is_none())
+            || (self.tenant.id == *tenant && self.role.grants(permission))
     }
 
     pub fn require(&self, tenant: &TenantId, permission: &str) -> Result<(), ServiceError> {
@@ -59,8 +63,20 @@ impl Caller {
         }
     }
 
+    /// Refuses tokens of a grant restricted to project permissions: they must not mint
+    /// grants or manage credentials.
+    pub fn require_unrestricted(&self) -> Result<(), ServiceError> {
+        if self.project_permissions.is_none() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "this token comes from a grant restricted to project permissions and cannot do this",
+            ))
+        }
+    }
+
     pub fn require_platform_admin(&self) -> Result<(), ServiceError> {
-        if self.account.platform_admin {
+        if self.account.platform_admin && self.project_permissions.is_none() {
             Ok(())
         } else {
             Err(ServiceError::Forbidden(
@@ -112,6 +128,20 @@ impl Services {
                 ServiceError::Internal(format!("membership names missing role {member_role}"))
             })?;
         let (role, granted_roles) = self.with_granted(&tenant, role, granted).await?;
+        // A restricted grant's token speaks with the reduced role, whatever the member's
+        // role is now (the restriction is fixed for the grant's life and signed into every
+        // token minted from it).
+        let role =
+            latchkey_core::grant::restricted_role(&role, claims.project_permissions.as_deref());
+        // Nor does it carry a platform administrator's standing.
+        let account = if claims.project_permissions.is_some() {
+            latchkey_core::Account {
+                platform_admin: false,
+                ..account
+            }
+        } else {
+            account
+        };
         Ok(Caller {
             account,
             tenant,
@@ -119,6 +149,7 @@ impl Services {
             granted_roles,
             session_id,
             client_id: claims.azp,
+            project_permissions: claims.project_permissions,
         })
     }
 

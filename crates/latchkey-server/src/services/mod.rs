@@ -9,10 +9,13 @@ pub mod authorize;
 mod caller;
 mod error;
 mod groups;
+mod external_auth;
+mod grants;
 mod hot_rows;
 mod import;
 pub mod members;
 mod mfa;
+pub mod msexchange;
 mod oauth;
 mod projects;
 mod prune;
@@ -27,9 +30,12 @@ pub use authorize::{AuthorizationError, AuthorizationParams, ValidAuthorization}
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use groups::{GroupDetails, MAX_GROUP_MEMBERS_PER_REQUEST};
+pub use external_auth::{ExternalAuth, ExternalAuthSpec};
+pub use grants::{CreatedGrant, GRANT_LIFETIME, GrantSpec};
 pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
+pub use msexchange::{MsExchangeError, MsExchangeIssuerConfig, MsExchangeTrust};
 pub use oauth::{Introspection, ServiceToken};
 pub use projects::{NewProjectMember, ProjectMemberDetails, ProjectWithRole, member_details};
 pub use prune::{MAX_RESTORE_IDS, PRUNE_BATCH, PruneCriteria};
@@ -68,6 +74,8 @@ pub struct Services {
     /// How long pruned accounts and memberships can be restored before housekeeping
     /// purges them.
     pub prune_retention: time::Duration,
+    /// Trusted Microsoft Exchange token issuers (empty: not configured).
+    pub msexchange: MsExchangeTrust,
 }
 
 impl Services {

@@ -56,6 +56,11 @@ pub struct Reply {
 impl TestApp {
     /// Starts a server on `backend`; `None` when that backend is not available.
     pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with_env(backend, &[]).await
+    }
+
+    /// As [`TestApp::start`], with more environment variables for the configuration.
+    pub async fn start_with_env(backend: Backend, extra: &[(&str, &str)]) -> Option<Self> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (database, database_url) = match backend {
             Backend::Sqlite => (None, None),
@@ -75,7 +80,10 @@ impl TestApp {
             "LATCHKEY_ENCRYPTION_KEY" => {
                 Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned())
             }
-            _ => None,
+            other => extra
+                .iter()
+                .find(|(name, _)| *name == other)
+                .map(|(_, value)| (*value).to_owned()),
         };
         let config = Config::load_with_env(
             Overrides {

@@ -3,6 +3,8 @@
 
 mod applications;
 mod groups;
+mod external_auth;
+mod grants;
 mod harness;
 mod import;
 mod keycloak_admin;
@@ -134,7 +136,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 42);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 46);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

@@ -26,6 +26,7 @@ pub(crate) trait Columns {
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
     fn flag(&self, column: &str) -> StoreResult<bool>;
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
 
     fn time(&self, column: &str) -> StoreResult<OffsetDateTime> {
         self.int(column).map(from_unix_millis)
@@ -77,6 +78,9 @@ where
         get(self, column)
     }
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        get(self, column)
+    }
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
         get(self, column)
     }
 }
@@ -390,4 +394,38 @@ mod tests {
             );
         }
     }
+}
+
+/// A session row joined with its `session_grants` row (`kind`, `for_client_id`,
+/// `permissions`).
+pub(crate) fn grant(row: &impl Columns) -> StoreResult<crate::GrantRecord> {
+    let kind = row.text("kind")?;
+    let permissions = match row.opt_text("permissions")? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(|e| corrupt("permissions", e))?),
+        None => None,
+    };
+    Ok(crate::GrantRecord {
+        session: session(row)?,
+        kind: latchkey_core::GrantKind::parse(&kind)
+            .ok_or_else(|| corrupt("kind", format!("unexpected {kind:?}")))?,
+        for_client_id: row.opt_text("for_client_id")?,
+        permissions,
+    })
+}
+
+pub(crate) fn external_auth(row: &impl Columns) -> StoreResult<crate::StoredExternalAuth> {
+    Ok(crate::StoredExternalAuth {
+        tenant_id: TenantId::from_string(row.text("tenant_id")?),
+        account_id: AccountId::from_string(row.text("account_id")?),
+        service: row.text("service")?,
+        service_user: row.text("service_user")?,
+        sealed_access_token: row.bytes("sealed_access_token")?,
+        access_token_expires: row.opt_time("access_token_expires")?,
+        sealed_access_secret: row.opt_bytes("sealed_access_secret")?,
+        access_secret_expires: row.opt_time("access_secret_expires")?,
+        display_name: row.opt_text("display_name")?,
+        state: row.opt_text("state")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
 }
