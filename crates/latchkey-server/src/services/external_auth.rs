@@ -303,7 +303,9 @@ impl Services {
             self.store.append_audit(&event).await?;
             return Err(ServiceError::InvalidCredentials);
         };
-        let role = self.role_of(tenant, &membership.role).await?;
+        let (role, granted_roles) = self
+            .effective_role_of(tenant, &account.id, &membership.role)
+            .await?;
         let now = self.clock.now();
         let session = Session {
             id: SessionId::generate(),
@@ -354,6 +356,7 @@ impl Services {
                 },
                 tenant: tenant.clone(),
                 role,
+                granted_roles,
                 session,
                 grant: None,
             },
