@@ -65,6 +65,15 @@ pub mod actions {
     pub const TERMS_PUBLISH: &str = "terms.publish";
     /// A member accepted a version of the terms of use.
     pub const TERMS_ACCEPT: &str = "terms.accept";
+    /// A custom role was created or its permissions replaced.
+    pub const ROLE_PUT: &str = "role.put";
+    /// A custom role was removed.
+    pub const ROLE_DELETE: &str = "role.delete";
+    /// An administrator minted an impersonation token for a member (target).
+    pub const IMPERSONATION_MINT: &str = "impersonation.mint";
+    /// An impersonation token was exchanged for a session of its member (target); the
+    /// actor is the administrator who minted it.
+    pub const IMPERSONATION_REDEEM: &str = "impersonation.redeem";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
