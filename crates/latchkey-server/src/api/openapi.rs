@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, users};
+use super::{
+    applications, import, me, mfa, ops, prune, roles, session, tenants, terms, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +21,7 @@ use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, 
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session, import::import,
         prune::prune, prune::restore,
+        roles::list, roles::put, roles::delete, roles::impersonate,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
         ops::healthz, ops::readyz, ops::metrics,
