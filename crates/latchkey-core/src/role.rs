@@ -270,8 +270,13 @@ mod tests {
         let long = "x".repeat(MAX_PERMISSION_CHARS + 1);
         assert!(validate_permissions(&[long]).is_err());
         assert!(validate_permissions(&["x".repeat(MAX_PERMISSION_CHARS)]).is_ok());
-        let many: Vec<String> = (0..=MAX_ROLE_PERMISSIONS).map(|i| format!("p{i}")).collect();
-        assert_eq!(validate_permissions(&many), Err(InvalidPermissions::TooMany));
+        let many: Vec<String> = (0..=MAX_ROLE_PERMISSIONS)
+            .map(|i| format!("p{i}"))
+            .collect();
+        assert_eq!(
+            validate_permissions(&many),
+            Err(InvalidPermissions::TooMany)
+        );
     }
 
     #[test]

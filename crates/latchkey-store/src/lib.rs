@@ -27,10 +27,9 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, ImpersonationGrant,
-    LockoutPolicy,
-    LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page, PageRequest, Role,
-    RoleName, Session, SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion,
-    ThrottleDecision,
+    LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page,
+    PageRequest, Role, RoleName, Session, SessionId, Tenant, TenantId, TenantPatch,
+    TermsAcceptance, TermsVersion, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -124,8 +123,12 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the custom role `role` in the tenant or replaces its permissions; true
     /// when it was created. `Conflict(Other)` when a built-in role has that name (they
     /// cannot change), `NotFound` when the tenant does not exist.
-    async fn put_role(&self, tenant: &TenantId, role: &Role, audit: &AuditEvent)
-    -> StoreResult<bool>;
+    async fn put_role(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
     /// Removes a custom role. `NotFound` when the tenant has no such role,
     /// `Conflict(Other)` when it is built in or a membership (or a pruned membership
     /// that could be restored) still holds it.

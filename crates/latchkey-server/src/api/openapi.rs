@@ -4,9 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    applications, import, me, mfa, ops, prune, roles, session, tenants, terms, users,
-};
+use super::{applications, import, me, mfa, ops, prune, roles, session, tenants, terms, users};
 
 #[derive(OpenApi)]
 #[openapi(

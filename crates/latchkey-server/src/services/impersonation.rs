@@ -5,8 +5,7 @@
 
 use latchkey_core::audit::actions;
 use latchkey_core::impersonation::{
-    IMPERSONATION_TOKEN_LIFETIME, ImpersonationRefused, ImpersonationRequest,
-    check_impersonation,
+    IMPERSONATION_TOKEN_LIFETIME, ImpersonationRefused, ImpersonationRequest, check_impersonation,
 };
 use latchkey_core::role::permissions;
 use latchkey_core::secret::{SecretString, generate_opaque_token, hash_opaque_token};

@@ -31,7 +31,8 @@ impl Services {
     /// The module named by `client_id`: an application's client id in some tenant, else
     /// `InvalidClient`.
     pub async fn module(&self, client_id: &str) -> Result<ClientId, ServiceError> {
-        let client_id = ClientId::parse(client_id.trim()).map_err(|_| ServiceError::InvalidClient)?;
+        let client_id =
+            ClientId::parse(client_id.trim()).map_err(|_| ServiceError::InvalidClient)?;
         if self.store.application_exists_anywhere(&client_id).await? {
             Ok(client_id)
         } else {
@@ -92,7 +93,9 @@ impl Services {
         &self,
         request: ModuleSignIn<'_>,
     ) -> Result<IssuedTokens, ServiceError> {
-        let domain = self.module_home_domain(request.login, request.module).await?;
+        let domain = self
+            .module_home_domain(request.login, request.module)
+            .await?;
         let Some(domain) = domain else {
             return Err(self
                 .refuse_homeless_sign_in(request.login, request.password)

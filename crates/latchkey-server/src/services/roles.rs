@@ -98,7 +98,9 @@ impl Services {
 }
 
 fn builtin_refused() -> ServiceError {
-    ServiceError::Conflict("built-in roles (admin, user, reader, demo) cannot be changed or removed")
+    ServiceError::Conflict(
+        "built-in roles (admin, user, reader, demo) cannot be changed or removed",
+    )
 }
 
 impl Services {

@@ -40,7 +40,10 @@ pub fn routes() -> Router<AppState> {
             "/auth/get-company-permissions/{company_id}",
             get(company_permissions),
         ),
-        ("/auth/impersonation-validation", post(validate_impersonation)),
+        (
+            "/auth/impersonation-validation",
+            post(validate_impersonation),
+        ),
     ];
     for (path, handler) in endpoints {
         router = router
