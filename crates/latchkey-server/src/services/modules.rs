@@ -24,7 +24,10 @@ pub struct ModuleSignIn<'a> {
     pub password: String,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
-    pub client: ClientContext<'a>,
+    /// The client the session is opened for (`azp`); the access token lives as long as
+    /// the module's application in the chosen tenant says (`access_token_lifetime`),
+    /// else the server's default.
+    pub client_id: &'a str,
 }
 
 impl Services {
@@ -93,32 +96,42 @@ impl Services {
         &self,
         request: ModuleSignIn<'_>,
     ) -> Result<IssuedTokens, ServiceError> {
-        let domain = self
-            .module_home_domain(request.login, request.module)
+        let tenant = self
+            .module_home_tenant(request.login, request.module)
             .await?;
-        let Some(domain) = domain else {
+        let Some(tenant) = tenant else {
             return Err(self
                 .refuse_homeless_sign_in(request.login, request.password)
                 .await);
         };
+        let access_lifetime = self
+            .store
+            .application(&tenant.id, request.module)
+            .await?
+            .and_then(|application| application.access_token_lifetime)
+            .map(time::Duration::seconds);
         self.sign_in(SignIn {
-            tenant_domain: &domain,
+            tenant_domain: tenant.domain.as_str(),
             login: request.login,
             password: request.password,
             totp: None,
             user_agent: request.user_agent,
             ip_address: request.ip_address,
-            client: request.client,
+            client: ClientContext {
+                client_id: request.client_id,
+                access_lifetime,
+                roles: &[],
+            },
             session_lifetime: None,
         })
         .await
     }
 
-    async fn module_home_domain(
+    async fn module_home_tenant(
         &self,
         login: &str,
         module: &ClientId,
-    ) -> Result<Option<String>, ServiceError> {
+    ) -> Result<Option<Tenant>, ServiceError> {
         let login_key = login.trim().to_lowercase();
         if login_key.chars().count() > MAX_LOGIN_CHARS {
             return Ok(None);
@@ -133,9 +146,6 @@ impl Services {
         else {
             return Ok(None);
         };
-        Ok(self
-            .tenant_by_id(&tenant_id)
-            .await?
-            .map(|tenant| tenant.domain.to_string()))
+        self.tenant_by_id(&tenant_id).await
     }
 }

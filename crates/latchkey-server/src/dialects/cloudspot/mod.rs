@@ -99,7 +99,7 @@ async fn authenticate(
             password: request.password,
             user_agent: client.user_agent,
             ip_address: client.ip_address,
-            client: ClientContext::plain(NATIVE_CLIENT_ID),
+            client_id: NATIVE_CLIENT_ID,
         })
         .await?;
     let permissions = state
