@@ -584,6 +584,31 @@ wire! {
         pub client_secret: Option<String>,
     }
 
+    /// A role of a tenant: built-in (`admin`, `user`, `reader`, `demo`; fixed) or custom.
+    pub struct RoleView {
+        pub name: String,
+        /// Sorted, without repeats. `{client_id}:{slug}` grants `slug` inside the
+        /// application `client_id` (see docs/dialects/cloudspot.md).
+        pub permissions: Vec<String>,
+        pub builtin: bool,
+    }
+
+    /// `PUT /api/v1/tenants/{tenant}/roles/{name}`: the custom role's permissions (they
+    /// replace the previous ones).
+    #[serde(deny_unknown_fields)]
+    pub struct PutRoleRequest {
+        /// At most 256, each 1-128 printable ASCII characters without spaces.
+        pub permissions: Vec<String>,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/users/{id}/impersonation`: a single-use token that
+    /// signs in as the member, shown once.
+    pub struct ImpersonationView {
+        pub token: String,
+        #[serde(with = "time::serde::rfc3339")]
+        pub expires_at: OffsetDateTime,
+    }
+
     /// `POST /api/v1/me/mfa/totp`: a new authenticator, shown once. It becomes active
     /// when confirmed with a first code.
     pub struct TotpEnrolmentView {

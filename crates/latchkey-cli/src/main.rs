@@ -17,6 +17,7 @@ use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::grants::{AuthenticationsCommand, GrantsCommand};
 use commands::keys::KeysCommand;
 use commands::mfa::MfaCommand;
+use commands::roles::RolesCommand;
 use commands::sessions::SessionsCommand;
 use commands::tenants::TenantsCommand;
 use commands::terms::TermsCommand;
@@ -70,6 +71,9 @@ enum Command {
     /// Manage a tenant's applications (OAuth clients).
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Manage a tenant's roles (custom roles beside admin, user, reader and demo).
+    #[command(subcommand)]
+    Roles(RolesCommand),
     /// Multi-factor authentication (TOTP) of the signed-in account; `reset` for admins.
     #[command(subcommand)]
     Mfa(MfaCommand),
@@ -138,6 +142,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Apps(command) => {
             with_session(json, async |ctx| commands::apps::run(ctx, command).await).await
+        }
+        Command::Roles(command) => {
+            with_session(json, async |ctx| commands::roles::run(ctx, command).await).await
         }
         Command::Mfa(command) => {
             with_session(json, async |ctx| commands::mfa::run(ctx, command).await).await

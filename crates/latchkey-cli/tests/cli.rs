@@ -1363,3 +1363,74 @@ fn creates_lists_and_revokes_grants_and_manages_authentications() {
     );
     assert!(gone.contains("not found"), "{gone}");
 }
+
+#[test]
+fn manages_custom_roles_and_impersonates_users() {
+    let server = start_server();
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = admin_dir.path();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+
+    let role = ok_json(
+        admin,
+        &[
+            "roles",
+            "set",
+            "crm-sales",
+            "--permission",
+            "crm:leads.write",
+            "--permission",
+            "crm:leads.read",
+        ],
+        None,
+    );
+    assert_eq!(
+        role,
+        serde_json::json!({"name": "crm-sales", "permissions": ["crm:leads.read", "crm:leads.write"], "builtin": false})
+    );
+    let listed = ok_json(admin, &["roles", "list"], None);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "crm-sales", "demo", "reader", "user"]);
+    let table = ok(admin, &["roles", "list"], None);
+    assert!(table.contains("crm:leads.read, crm:leads.write"), "{table}");
+    let refused = fails(admin, &["roles", "set", "admin", "--permission", "x"], None);
+    assert!(refused.contains("built-in"), "{refused}");
+
+    let user = ok_json(
+        admin,
+        &[
+            "users",
+            "create",
+            "--email",
+            USER_EMAIL,
+            "--role",
+            "crm-sales",
+        ],
+        None,
+    );
+    assert_eq!(user["role"], "crm-sales");
+    let id = user["id"].as_str().unwrap();
+    let in_use = fails(admin, &["roles", "delete", "crm-sales"], None);
+    assert!(in_use.contains("hold this role"), "{in_use}");
+
+    let minted = ok_json(admin, &["users", "impersonate", id], None);
+    assert!(
+        minted["token"].as_str().is_some_and(|t| t.len() >= 32),
+        "{minted}"
+    );
+    assert!(minted["expires_at"].is_string(), "{minted}");
+    let human = ok(admin, &["users", "impersonate", id], None);
+    assert!(
+        human.contains("token") && human.contains("expires"),
+        "{human}"
+    );
+
+    ok(admin, &["users", "update", id, "--role", "user"], None);
+    let deleted = ok_json(admin, &["roles", "delete", "crm-sales"], None);
+    assert_eq!(deleted, serde_json::json!({"deleted": "crm-sales"}));
+}

@@ -10,6 +10,7 @@ use latchkey_api::{
     SetPasswordRequest, SigningKeyView, TenantView, TotpEnrolmentView, UpdateTenantRequest,
     UpdateUserRequest,
 };
+use latchkey_api::{ImpersonationView, PutRoleRequest, RoleView};
 use reqwest::{Method, StatusCode, Url};
 
 use crate::client::{Client, decode};
@@ -328,6 +329,49 @@ impl Client {
         ])?;
         let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
         decode(resp, "ApplicationView").await
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/roles`: the tenant's roles, built-in and custom, by
+    /// name.
+    pub async fn list_roles(&self, tenant: &str) -> Result<Vec<RoleView>, Error> {
+        let url = self.endpoint(&["tenants", tenant, "roles"])?;
+        let resp = self.send_bearer::<()>(Method::GET, url, None).await?;
+        decode(resp, "Vec<RoleView>").await
+    }
+
+    /// `PUT /api/v1/tenants/{tenant}/roles/{name}`: creates the custom role or replaces
+    /// its permissions (built-in roles cannot change).
+    pub async fn put_role(
+        &self,
+        tenant: &str,
+        name: &str,
+        permissions: &[String],
+    ) -> Result<RoleView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "roles", name])?;
+        let body = PutRoleRequest {
+            permissions: permissions.to_vec(),
+        };
+        let resp = self.send_bearer(Method::PUT, url, Some(&body)).await?;
+        decode(resp, "RoleView").await
+    }
+
+    /// `DELETE /api/v1/tenants/{tenant}/roles/{name}` (refused while members hold it).
+    pub async fn delete_role(&self, tenant: &str, name: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["tenants", tenant, "roles", name])?;
+        self.send_bearer::<()>(Method::DELETE, url, None).await?;
+        Ok(())
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/users/{id}/impersonation`: a single-use token that
+    /// signs in as the member for the next 120 seconds (treat it as a password).
+    pub async fn impersonate_user(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<ImpersonationView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "users", id, "impersonation"])?;
+        let resp = self.send_bearer::<()>(Method::POST, url, None).await?;
+        decode(resp, "ImpersonationView").await
     }
 
     /// `GET /healthz`: `Ok` when the process is up.

@@ -82,6 +82,15 @@ pub mod actions {
     pub const PROJECT_DELETE: &str = "project.delete";
     /// A project member added, its role changed, or removed.
     pub const PROJECT_MEMBERS: &str = "project.members";
+    /// A custom role was created or its permissions replaced.
+    pub const ROLE_PUT: &str = "role.put";
+    /// A custom role was removed.
+    pub const ROLE_DELETE: &str = "role.delete";
+    /// An administrator minted an impersonation token for a member (target).
+    pub const IMPERSONATION_MINT: &str = "impersonation.mint";
+    /// An impersonation token was exchanged for a session of its member (target); the
+    /// actor is the administrator who minted it.
+    pub const IMPERSONATION_REDEEM: &str = "impersonation.redeem";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -101,6 +101,69 @@ impl std::fmt::Display for RoleName {
 /// A permission string such as `users.write`.
 pub type Permission = String;
 
+/// The longest permission string a custom role may hold.
+pub const MAX_PERMISSION_CHARS: usize = 128;
+/// The most permissions one custom role may hold.
+pub const MAX_ROLE_PERMISSIONS: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPermissions {
+    #[error("a role may hold at most {MAX_ROLE_PERMISSIONS} permissions")]
+    TooMany,
+    #[error(
+        "permission #{0} must be 1-{MAX_PERMISSION_CHARS} printable ASCII characters without spaces"
+    )]
+    Malformed(usize),
+}
+
+/// Checks the permissions of a custom role: at most [`MAX_ROLE_PERMISSIONS`], each 1 to
+/// [`MAX_PERMISSION_CHARS`] printable ASCII characters without spaces. Returns them
+/// sorted and without repeats (#N in errors counts from 1 in the order given).
+pub fn validate_permissions(raw: &[String]) -> Result<Vec<Permission>, InvalidPermissions> {
+    if raw.len() > MAX_ROLE_PERMISSIONS {
+        return Err(InvalidPermissions::TooMany);
+    }
+    for (index, permission) in raw.iter().enumerate() {
+        let valid = (1..=MAX_PERMISSION_CHARS).contains(&permission.len())
+            && permission.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(InvalidPermissions::Malformed(index + 1));
+        }
+    }
+    let mut permissions = raw.to_vec();
+    permissions.sort();
+    permissions.dedup();
+    Ok(permissions)
+}
+
+/// Is `name` one of the roles every tenant has (which cannot be changed or removed)?
+pub fn is_builtin_role_name(name: &str) -> bool {
+    matches!(
+        name,
+        RoleName::ADMIN | RoleName::USER | RoleName::DEMO | RoleName::READER
+    )
+}
+
+/// An application's permission slugs among `permissions`: every permission of the form
+/// `{client_id}:{slug}` gives `slug` (the prefix stripped; an empty slug is ignored).
+/// Sorted, without repeats. This is how a role grants permissions inside an external
+/// application (the Cloudspot dialect's "module").
+pub fn application_slugs(permissions: &[Permission], client_id: &str) -> Vec<String> {
+    let mut slugs: Vec<String> = permissions
+        .iter()
+        .filter_map(|permission| {
+            permission
+                .strip_prefix(client_id)
+                .and_then(|rest| rest.strip_prefix(':'))
+        })
+        .filter(|slug| !slug.is_empty())
+        .map(str::to_owned)
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
 /// A role and the permissions it grants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
@@ -178,6 +241,73 @@ mod tests {
             );
             assert!(role.grants(permissions::PROFILE_READ));
         }
+    }
+
+    #[test]
+    fn permissions_are_checked_sorted_and_deduplicated() {
+        let given = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_permissions(&given(&["b:x", "a.read", "b:x"])),
+            Ok(given(&["a.read", "b:x"]))
+        );
+        assert_eq!(validate_permissions(&[]), Ok(vec![]));
+        assert_eq!(
+            validate_permissions(&given(&["ok", "has space"])),
+            Err(InvalidPermissions::Malformed(2))
+        );
+        assert_eq!(
+            validate_permissions(&given(&[""])),
+            Err(InvalidPermissions::Malformed(1))
+        );
+        assert_eq!(
+            validate_permissions(&given(&["caf\u{e9}"])),
+            Err(InvalidPermissions::Malformed(1))
+        );
+        assert_eq!(
+            validate_permissions(&given(&["tab\there"])),
+            Err(InvalidPermissions::Malformed(1))
+        );
+        let long = "x".repeat(MAX_PERMISSION_CHARS + 1);
+        assert!(validate_permissions(&[long]).is_err());
+        assert!(validate_permissions(&["x".repeat(MAX_PERMISSION_CHARS)]).is_ok());
+        let many: Vec<String> = (0..=MAX_ROLE_PERMISSIONS)
+            .map(|i| format!("p{i}"))
+            .collect();
+        assert_eq!(
+            validate_permissions(&many),
+            Err(InvalidPermissions::TooMany)
+        );
+    }
+
+    #[test]
+    fn builtin_role_names_are_recognised() {
+        for role in builtin_roles() {
+            assert!(is_builtin_role_name(role.name.as_str()));
+        }
+        assert!(!is_builtin_role_name("editor"));
+    }
+
+    #[test]
+    fn application_slugs_strip_the_client_prefix() {
+        let perms: Vec<String> = [
+            "crm:invoices.read",
+            "users.read",
+            "crm:admin",
+            "crm:admin",
+            "crmx:other",
+            "crm:",
+            "other:crm:no",
+            "crm:nested:slug",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            application_slugs(&perms, "crm"),
+            ["admin", "invoices.read", "nested:slug"]
+        );
+        assert!(application_slugs(&perms, "none").is_empty());
+        assert!(application_slugs(&[], "crm").is_empty());
     }
 
     #[test]

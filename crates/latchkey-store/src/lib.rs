@@ -28,9 +28,9 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId, GroupName,
-    LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount, NewTenant, Page,
-    PageRequest, Project, ProjectId, ProjectRole, Role, RoleName, Session, SessionId, Tenant,
-    TenantId, TenantPatch, TermsAcceptance, TermsVersion, ThrottleDecision,
+    ImpersonationGrant, LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount,
+    NewTenant, Page, PageRequest, Project, ProjectId, ProjectRole, Role, RoleName, Session,
+    SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion, ThrottleDecision,
 };
 use time::OffsetDateTime;
 
@@ -121,6 +121,71 @@ pub trait Store: Send + Sync + 'static {
 
     async fn role(&self, tenant: &TenantId, name: &RoleName) -> StoreResult<Option<Role>>;
     async fn list_roles(&self, tenant: &TenantId) -> StoreResult<Vec<Role>>;
+    /// Creates the custom role `role` in the tenant or replaces its permissions; true
+    /// when it was created. `Conflict(Other)` when a built-in role has that name (they
+    /// cannot change), `NotFound` when the tenant does not exist.
+    async fn put_role(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Removes a custom role. `NotFound` when the tenant has no such role,
+    /// `Conflict(Other)` when it is built in or a membership (or a pruned membership
+    /// that could be restored) still holds it.
+    async fn delete_role(
+        &self,
+        tenant: &TenantId,
+        name: &RoleName,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+
+    // ---- applications across tenants (the Cloudspot "module") -----------------------
+
+    /// True when some tenant has an application with this client id.
+    async fn application_exists_anywhere(&self, client_id: &ClientId) -> StoreResult<bool>;
+    /// The account's memberships in tenants that have an application with this client
+    /// id, ordered by tenant id.
+    async fn memberships_with_application(
+        &self,
+        account: &AccountId,
+        client_id: &ClientId,
+    ) -> StoreResult<Vec<Membership>>;
+    /// [`Store::most_recently_used_tenant`] among the account's tenants that have an
+    /// application with this client id.
+    async fn most_recently_used_tenant_with_application(
+        &self,
+        account: &AccountId,
+        client_id: &ClientId,
+    ) -> StoreResult<Option<TenantId>>;
+
+    // ---- impersonation --------------------------------------------------------------
+
+    /// Stores a minted impersonation token (by hash). `NotFound` when its account is no
+    /// member of its tenant.
+    async fn create_impersonation(
+        &self,
+        grant: &ImpersonationGrant,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// The impersonation token hashed as `token_hash`, if it is unspent and unexpired
+    /// at `now`.
+    async fn impersonation(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<ImpersonationGrant>>;
+    /// Spends the impersonation token and opens `session` (no refresh token) as its
+    /// member, in one transaction. False, nothing written, when the token is unknown,
+    /// spent or expired at `now`, names another account or tenant than `session`, or its
+    /// member is no longer a member or is disabled.
+    async fn redeem_impersonation(
+        &self,
+        token_hash: &str,
+        session: &Session,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
 
     // ---- accounts ------------------------------------------------------------------
 

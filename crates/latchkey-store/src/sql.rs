@@ -613,6 +613,284 @@ macro_rules! impl_store {
                         .collect()
                 }
 
+                async fn put_role(
+                    &self,
+                    tenant: &TenantId,
+                    role: &Role,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                        .bind(tenant.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .is_some();
+                    if !tenant_exists {
+                        return Err(StoreError::NotFound);
+                    }
+                    let existing = sqlx::query(concat!(
+                        "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
+                        $for_update
+                    ))
+                    .bind(tenant.as_str())
+                    .bind(role.name.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let created = match existing {
+                        Some(row) if row.flag("builtin")? => {
+                            return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                        }
+                        Some(_) => {
+                            sqlx::query(
+                                "UPDATE roles SET permissions = $1 \
+                                 WHERE tenant_id = $2 AND name = $3 AND builtin = FALSE",
+                            )
+                            .bind(to_json(&role.permissions)?)
+                            .bind(tenant.as_str())
+                            .bind(role.name.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            false
+                        }
+                        None => {
+                            sqlx::query(
+                                "INSERT INTO roles (tenant_id, name, permissions, builtin) \
+                                 VALUES ($1, $2, $3, FALSE)",
+                            )
+                            .bind(tenant.as_str())
+                            .bind(role.name.as_str())
+                            .bind(to_json(&role.permissions)?)
+                            .execute(&mut *tx)
+                            .await?;
+                            true
+                        }
+                    };
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(created)
+                }
+
+                async fn delete_role(
+                    &self,
+                    tenant: &TenantId,
+                    name: &RoleName,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let existing = sqlx::query(concat!(
+                        "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
+                        $for_update
+                    ))
+                    .bind(tenant.as_str())
+                    .bind(name.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    if existing.flag("builtin")? {
+                        return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                    }
+                    // Checked in the transaction that deletes (SQLite's single writer
+                    // serialises it with every membership write; on PostgreSQL a
+                    // membership written concurrently with the deletion could still
+                    // name the role, which sign-in then reports as an internal error).
+                    let in_use = sqlx::query(
+                        "SELECT 1 FROM memberships WHERE tenant_id = $1 AND role = $2 \
+                         UNION ALL \
+                         SELECT 1 FROM pruned_memberships WHERE tenant_id = $1 AND role = $2 \
+                         LIMIT 1",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(name.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                    if in_use {
+                        return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                    }
+                    sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2 AND builtin = FALSE")
+                        .bind(tenant.as_str())
+                        .bind(name.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(())
+                }
+
+                // ---- applications across tenants ----------------------------------
+
+                async fn application_exists_anywhere(
+                    &self,
+                    client_id: &latchkey_core::ClientId,
+                ) -> StoreResult<bool> {
+                    Ok(sqlx::query("SELECT 1 FROM applications WHERE client_id = $1 LIMIT 1")
+                        .bind(client_id.as_str())
+                        .fetch_optional(self.reader())
+                        .await?
+                        .is_some())
+                }
+
+                async fn memberships_with_application(
+                    &self,
+                    account: &AccountId,
+                    client_id: &latchkey_core::ClientId,
+                ) -> StoreResult<Vec<Membership>> {
+                    sqlx::query(
+                        "SELECT m.* FROM memberships m WHERE m.account_id = $1 AND EXISTS \
+                         (SELECT 1 FROM applications a \
+                          WHERE a.tenant_id = m.tenant_id AND a.client_id = $2) \
+                         ORDER BY m.tenant_id",
+                    )
+                    .bind(account.as_str())
+                    .bind(client_id.as_str())
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(rows::membership)
+                    .collect()
+                }
+
+                async fn most_recently_used_tenant_with_application(
+                    &self,
+                    account: &AccountId,
+                    client_id: &latchkey_core::ClientId,
+                ) -> StoreResult<Option<TenantId>> {
+                    let row = sqlx::query(
+                        "SELECT tenant_id FROM (SELECT m.tenant_id, m.created_at AS joined_at, \
+                         (SELECT MAX(s.created_at) FROM sessions s \
+                          WHERE s.tenant_id = m.tenant_id AND s.account_id = m.account_id) AS last_used \
+                         FROM memberships m WHERE m.account_id = $1 AND EXISTS \
+                         (SELECT 1 FROM applications a \
+                          WHERE a.tenant_id = m.tenant_id AND a.client_id = $2)) used \
+                         ORDER BY (CASE WHEN last_used IS NULL THEN 1 ELSE 0 END), last_used DESC, \
+                         joined_at, tenant_id LIMIT 1",
+                    )
+                    .bind(account.as_str())
+                    .bind(client_id.as_str())
+                    .fetch_optional(self.reader())
+                    .await?;
+                    row.map(|r| r.text("tenant_id").map(TenantId::from_string))
+                        .transpose()
+                }
+
+                // ---- impersonation -------------------------------------------------
+
+                async fn create_impersonation(
+                    &self,
+                    grant: &latchkey_core::ImpersonationGrant,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO impersonation_tokens \
+                         (token_hash, tenant_id, account_id, issued_by, created_at, expires_at, used_at) \
+                         SELECT $1, $2, $3, $4, $5, $6, NULL FROM memberships \
+                         WHERE tenant_id = $2 AND account_id = $3",
+                    )
+                    .bind(grant.token_hash.as_str())
+                    .bind(grant.tenant_id.as_str())
+                    .bind(grant.account_id.as_str())
+                    .bind(grant.issued_by.as_str())
+                    .bind(millis(grant.created_at))
+                    .bind(millis(grant.expires_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(())
+                }
+
+                async fn impersonation(
+                    &self,
+                    token_hash: &str,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Option<latchkey_core::ImpersonationGrant>> {
+                    let row = sqlx::query(
+                        "SELECT * FROM impersonation_tokens \
+                         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                    )
+                    .bind(token_hash)
+                    .bind(millis(now))
+                    .fetch_optional(self.reader())
+                    .await?;
+                    row.map(|row| {
+                        Ok(latchkey_core::ImpersonationGrant {
+                            token_hash: row.text("token_hash")?,
+                            tenant_id: TenantId::from_string(row.text("tenant_id")?),
+                            account_id: AccountId::from_string(row.text("account_id")?),
+                            issued_by: AccountId::from_string(row.text("issued_by")?),
+                            created_at: row.time("created_at")?,
+                            expires_at: row.time("expires_at")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn redeem_impersonation(
+                    &self,
+                    token_hash: &str,
+                    session: &Session,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<bool> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    // One conditional UPDATE: of two racing exchanges only one spends it.
+                    let spent = sqlx::query(
+                        "UPDATE impersonation_tokens SET used_at = $1 \
+                         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+                         AND account_id = $3 AND tenant_id = $4",
+                    )
+                    .bind(millis(now))
+                    .bind(token_hash)
+                    .bind(session.account_id.as_str())
+                    .bind(session.tenant_id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if spent == 0 {
+                        return Ok(false);
+                    }
+                    let member = sqlx::query(
+                        "SELECT a.disabled FROM memberships m JOIN accounts a ON a.id = m.account_id \
+                         WHERE m.tenant_id = $1 AND m.account_id = $2",
+                    )
+                    .bind(session.tenant_id.as_str())
+                    .bind(session.account_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match member {
+                        Some(row) if !row.flag("disabled")? => {}
+                        _ => return Ok(false),
+                    }
+                    sqlx::query(
+                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
+                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(session.account_id.as_str())
+                    .bind(session.tenant_id.as_str())
+                    .bind(millis(session.created_at))
+                    .bind(millis(session.last_seen_at))
+                    .bind(millis(session.expires_at))
+                    .bind(session.revoked_at.map(millis))
+                    .bind(session.user_agent.as_deref())
+                    .bind(session.ip_address.as_deref())
+                    .bind(&session.client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(true)
+                }
+
                 // ---- accounts ------------------------------------------------------
 
                 async fn has_no_accounts(&self) -> StoreResult<bool> {
@@ -1452,6 +1730,10 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected();
                     sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+                        .bind(millis(cutoffs.tokens_expired_before))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM impersonation_tokens WHERE expires_at < $1")
                         .bind(millis(cutoffs.tokens_expired_before))
                         .execute(&mut *tx)
                         .await?;

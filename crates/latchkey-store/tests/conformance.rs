@@ -47,6 +47,8 @@ use prune::{
 // Multi-factor authentication cases live beside this file.
 #[path = "conformance/groups.rs"]
 mod groups;
+#[path = "conformance/cloudspot.rs"]
+mod cloudspot;
 #[path = "conformance/mfa.rs"]
 mod mfa;
 #[path = "conformance/terms.rs"]

@@ -10,6 +10,7 @@ pub mod import;
 pub mod keys;
 pub mod mfa;
 pub mod prune;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod terms;

@@ -83,6 +83,16 @@ pub enum UsersCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Mint a single-use token that signs in as the user for the next 120 seconds
+    /// (exchange it at the Cloudspot dialect's `impersonation-validation/`). Needs
+    /// users.write; administrators only by a platform administrator.
+    Impersonate {
+        /// Account id (base64url; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Import users from NDJSON: one JSON object per line (`email`, optional `username`,
     /// `display_name`, `role`, `password_hash` (argon2id), `disabled`, `custom_data`),
     /// sent in batches that are each imported all or nothing.
@@ -265,6 +275,18 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> anyhow::Result<()> {
                 output::json(&json!({ "deleted": id }))
             } else {
                 output::line(format_args!("Deleted user {id}."))
+            }
+        }
+        UsersCommand::Impersonate { id, tenant } => {
+            let tenant = ctx.tenant(tenant.as_deref());
+            let minted = client.impersonate_user(&tenant, &id).await?;
+            if ctx.json {
+                output::json(&minted)
+            } else {
+                output::fields(&[
+                    ("token", minted.token.clone()),
+                    ("expires", output::time(minted.expires_at)),
+                ])
             }
         }
         UsersCommand::Import {

@@ -11,6 +11,7 @@ mod mfa;
 mod openapi;
 mod ops;
 mod prune;
+mod roles;
 pub mod session;
 mod tenants;
 mod terms;
@@ -63,6 +64,11 @@ pub fn router(state: AppState) -> Router {
             get(terms::list).post(terms::publish),
         )
         .route("/tenants/{tenant}/jwks.json", get(tenants::jwks))
+        .route("/tenants/{tenant}/roles", get(roles::list))
+        .route(
+            "/tenants/{tenant}/roles/{name}",
+            put(roles::put).delete(roles::delete),
+        )
         .route(
             "/tenants/{tenant}/applications",
             get(applications::list).post(applications::create),
@@ -90,6 +96,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/tenants/{tenant}/users/{id}/password",
             put(users::set_password),
+        )
+        .route(
+            "/tenants/{tenant}/users/{id}/impersonation",
+            post(roles::impersonate),
         )
         .route(
             "/tenants/{tenant}/users/{id}/mfa",
@@ -173,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .nest(
             crate::dialects::maestro::MOUNT,
             crate::dialects::maestro::routes(),
+        )
+        .nest(
+            crate::dialects::cloudspot::MOUNT,
+            crate::dialects::cloudspot::routes(),
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    applications, grants, groups, import, me, mfa, ops, prune, session, tenants, terms, users,
+    applications, grants, groups, import, me, mfa, ops, prune, roles, session, tenants, terms,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +22,7 @@ use super::{
         users::list, users::create, users::get, users::update, users::delete,
         users::set_password, users::sessions, users::revoke_session, import::import,
         prune::prune, prune::restore,
+        roles::list, roles::put, roles::delete, roles::impersonate,
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
         groups::list_groups, groups::create_group, groups::get_group, groups::update_group,

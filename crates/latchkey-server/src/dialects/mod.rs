@@ -2,4 +2,5 @@
 //! same [`Services`](crate::services::Services) as the native API and renders the
 //! answers its clients expect; none holds rules of its own.
 
+pub mod cloudspot;
 pub mod maestro;

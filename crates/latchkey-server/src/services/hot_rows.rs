@@ -30,6 +30,11 @@ impl Default for HotRows {
 }
 
 impl HotRows {
+    /// Drops the cached copy of one role.
+    pub(super) fn forget_role(&self, tenant: &TenantId, name: &RoleName) {
+        self.roles.retain(|(t, n), _| !(t == tenant && n == name));
+    }
+
     fn remember_tenant(&self, tenant: &Tenant) {
         self.tenants_by_id.insert(tenant.id.clone(), tenant.clone());
         self.tenants_by_domain

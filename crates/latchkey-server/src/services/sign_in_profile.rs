@@ -141,7 +141,11 @@ impl Services {
     }
 
     /// The refusal of a login that leads to no tenant, at the cost of a real one.
-    async fn refuse_homeless_sign_in(&self, login: &str, password: String) -> ServiceError {
+    pub(super) async fn refuse_homeless_sign_in(
+        &self,
+        login: &str,
+        password: String,
+    ) -> ServiceError {
         let login_key = login.trim().to_lowercase();
         let account = match self.store.account_by_login(&login_key).await {
             Ok(found) => found.map(|c| c.account.id),

@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod applications;
-mod groups;
+mod cloudspot;
 mod external_auth;
 mod grants;
+mod groups;
 mod harness;
 mod import;
 mod keycloak_admin;
@@ -136,7 +137,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 46);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 49);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http
