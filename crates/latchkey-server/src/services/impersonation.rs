@@ -55,7 +55,10 @@ impl Services {
     ) -> Result<MintedImpersonation, ServiceError> {
         caller.require(&tenant.id, permissions::USERS_WRITE)?;
         let member = self.find_member(tenant, id).await?;
-        let role = self.role_of(tenant, &member.role).await?;
+        // The effective role: a member whom a group makes an administrator is one.
+        let (role, _) = self
+            .effective_role_of(tenant, &member.account.id, &member.role)
+            .await?;
         check_impersonation(&ImpersonationRequest {
             caller: &caller.account.id,
             caller_is_platform_admin: caller.account.platform_admin,
@@ -143,7 +146,9 @@ impl Services {
                 return Err(ServiceError::InvalidToken);
             }
         }
-        let role = self.role_of(&tenant, &member.role).await?;
+        let (role, granted_roles) = self
+            .effective_role_of(&tenant, &account.id, &member.role)
+            .await?;
         check_impersonation(&ImpersonationRequest {
             caller: &issuer.id,
             caller_is_platform_admin: issuer.platform_admin,
@@ -188,7 +193,9 @@ impl Services {
                     account,
                     tenant,
                     role,
+                    granted_roles,
                     session,
+                    grant: None,
                 },
                 generate_opaque_token(),
                 client,

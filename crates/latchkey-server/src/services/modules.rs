@@ -1,6 +1,6 @@
 //! Applications as "modules" of external products (the Cloudspot dialect): an
 //! application's client id names the module, and a member's permissions inside it are
-//! the `{client_id}:{slug}` permissions of its role (see
+//! the `{client_id}:{slug}` permissions of its effective role (see
 //! `latchkey_core::role::application_slugs`), per tenant ("company") in which the
 //! account is a member and that has an application with that client id.
 
@@ -59,7 +59,10 @@ impl Services {
             let Some(tenant) = self.tenant_by_id(&membership.tenant_id).await? else {
                 continue;
             };
-            let role = self.role_of(&tenant, &membership.role).await?;
+            // Group-granted roles count, as everywhere else.
+            let (role, _) = self
+                .effective_role_of(&tenant, account, &membership.role)
+                .await?;
             companies.push(CompanyPermissions {
                 slugs: application_slugs(&role.permissions, module.as_str()),
                 tenant,
