@@ -49,6 +49,8 @@ use prune::{
 mod mfa;
 #[path = "conformance/terms.rs"]
 mod terms;
+#[path = "conformance/owned_tenant.rs"]
+mod owned_tenant;
 
 // ---- harness -------------------------------------------------------------------------
 
