@@ -71,6 +71,13 @@ pub struct Config {
     pub signing_algorithm: SigningAlgorithm,
     /// Days a pruned account can be restored before housekeeping purges it (default 30).
     pub prune_retention_days: u32,
+    /// `[signup] enabled`: anyone may create an account and a tenant of their own
+    /// (`POST /api/v1/signup`, Squirro's `/v2/signup`). Off by default.
+    pub signup_enabled: bool,
+    /// `[workspaces] self_service`: any signed-in account may create tenants (Squirro
+    /// workspaces) that it then administers. Off by default (platform administrators
+    /// only); enabling signup enables it too.
+    pub workspaces_self_service: bool,
 }
 
 /// A setting that could not be accepted.
@@ -113,6 +120,31 @@ struct FileConfig {
     hashing: Option<HashingConfig>,
     signing_algorithm: Option<String>,
     prune_retention_days: Option<u32>,
+    signup: Option<SignupFile>,
+    workspaces: Option<WorkspacesFile>,
+}
+
+/// `[signup]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignupFile {
+    enabled: Option<bool>,
+}
+
+/// `[workspaces]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkspacesFile {
+    self_service: Option<bool>,
+}
+
+/// A boolean environment variable: `true`/`false`, `1`/`0`, `yes`/`no` (any case).
+fn env_flag(setting: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(setting, "expected true or false")),
+    }
 }
 
 impl Config {
@@ -249,6 +281,20 @@ impl Config {
             ));
         }
 
+        let signup_enabled = match env("LATCHKEY_SIGNUP_ENABLED").filter(|v| !v.is_empty()) {
+            Some(text) => env_flag("signup.enabled", &text)?,
+            None => file.signup.and_then(|s| s.enabled).unwrap_or(false),
+        };
+        let workspaces_self_service = match env("LATCHKEY_WORKSPACES_SELF_SERVICE")
+            .filter(|v| !v.is_empty())
+        {
+            Some(text) => env_flag("workspaces.self_service", &text)?,
+            None => file
+                .workspaces
+                .and_then(|w| w.self_service)
+                .unwrap_or(false),
+        };
+
         Ok(Self {
             listen,
             data_dir,
@@ -261,6 +307,8 @@ impl Config {
             hashing,
             signing_algorithm,
             prune_retention_days,
+            signup_enabled,
+            workspaces_self_service,
         })
     }
 

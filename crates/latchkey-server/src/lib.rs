@@ -110,6 +110,8 @@ impl Server {
             public_url: config.public_url_for(bound),
             hot: services::HotRows::default(),
             prune_retention: time::Duration::days(i64::from(config.prune_retention_days)),
+            signup_enabled: config.signup_enabled,
+            workspaces_self_service: config.workspaces_self_service || config.signup_enabled,
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
         services.hasher.release_idle_areas();

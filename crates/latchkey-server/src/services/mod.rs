@@ -17,6 +17,8 @@ mod prune;
 mod sign_in_profile;
 mod tenants;
 mod terms;
+mod token_grants;
+mod workspaces;
 
 pub use accounts::{AccountUpdate, CreateAccount};
 pub use applications::ApplicationSpec;
@@ -32,6 +34,7 @@ pub use prune::{MAX_RESTORE_IDS, PRUNE_BATCH, PruneCriteria};
 pub use sign_in_profile::{HomeSignIn, SecondFactorUse, SignedIn, TermsStatus};
 pub use tenants::TenantSpec;
 pub use terms::TermsPublication;
+pub use workspaces::{SignUp, Workspace};
 
 use std::sync::Arc;
 
@@ -64,6 +67,11 @@ pub struct Services {
     /// How long pruned accounts and memberships can be restored before housekeeping
     /// purges them.
     pub prune_retention: time::Duration,
+    /// Anyone may sign up (`[signup] enabled`).
+    pub signup_enabled: bool,
+    /// Any signed-in account may create tenants it then administers (`[workspaces]
+    /// self_service`, implied by signup).
+    pub workspaces_self_service: bool,
 }
 
 impl Services {
