@@ -108,6 +108,10 @@ pub fn router(state: AppState) -> Router {
             crate::dialects::maestro::MOUNT,
             crate::dialects::maestro::routes(),
         )
+        .nest(
+            crate::dialects::squirro::MOUNT,
+            crate::dialects::squirro::routes(),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -3,3 +3,4 @@
 //! answers its clients expect; none holds rules of its own.
 
 pub mod maestro;
+pub mod squirro;
