@@ -321,6 +321,92 @@ impl Services {
         Ok(out)
     }
 
+    /// Sets a member's role in `tenant` (`users.write`). The role is the tenant's own
+    /// business, so unlike account fields it needs no authority over the account's other
+    /// tenants; nobody removes their own administrator role.
+    pub async fn set_member_role(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+        role: &str,
+    ) -> Result<MemberRecord, ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let role = parse_role(role)?;
+        if self.role_in(&tenant.id, &role).await?.is_none() {
+            return Err(ServiceError::Validation(format!(
+                "role `{role}` does not exist in this tenant"
+            )));
+        }
+        let current = self.find_member(tenant, id).await?;
+        if current.account.platform_admin && !caller.account.platform_admin {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may change a platform administrator",
+            ));
+        }
+        self.check_role_change(caller, &current, &role)?;
+        if current.role != role {
+            let event = self.audit_event(
+                Some(&tenant.id),
+                Some(&caller.account.id),
+                actions::ACCOUNT_UPDATE,
+                Some(current.account.id.to_string()),
+                AuditOutcome::Success,
+                json!({"role": role.as_str()}),
+            );
+            self.store
+                .put_membership(
+                    &tenant.id,
+                    &current.account.id,
+                    &role,
+                    self.clock.now(),
+                    &event,
+                )
+                .await?;
+        }
+        Ok(MemberRecord {
+            account: current.account,
+            role,
+        })
+    }
+
+    /// Removes a member from `tenant` (`users.write`; not oneself). The account goes too
+    /// when this was its only tenant. An account that stays a member elsewhere is not
+    /// changed beyond this tenant, so unlike [`Services::delete_member`] this needs no
+    /// authority over its other tenants; platform administrators are removed only by
+    /// platform administrators.
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let current = self.find_member(tenant, id).await?;
+        if current.account.id == caller.account.id {
+            return Err(ServiceError::Validation(
+                "you cannot remove your own account here".into(),
+            ));
+        }
+        if current.account.platform_admin && !caller.account.platform_admin {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may change a platform administrator",
+            ));
+        }
+        let event = self.audit_event(
+            Some(&tenant.id),
+            Some(&caller.account.id),
+            actions::ACCOUNT_DELETE,
+            Some(current.account.id.to_string()),
+            AuditOutcome::Success,
+            json!({"email": current.account.email.as_str()}),
+        );
+        self.store
+            .remove_membership(&tenant.id, &current.account.id, self.clock.now(), &event)
+            .await?;
+        Ok(())
+    }
+
     fn check_role_change(
         &self,
         caller: &Caller,

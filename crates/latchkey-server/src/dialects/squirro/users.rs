@@ -156,7 +156,7 @@ pub async fn delete(
     Path((tenant, id)): Path<(String, String)>,
 ) -> SquirroResult<StatusCode> {
     let (caller, tenant) = scoped(&state, &caller, &tenant).await?;
-    state.delete_member(&caller, &tenant, &id).await?;
+    state.remove_member(&caller, &tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

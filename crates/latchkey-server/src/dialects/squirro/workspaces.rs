@@ -12,7 +12,7 @@ use super::error::{SquirroBody, SquirroCaller, SquirroError, SquirroResult};
 use super::wire::{self, flag, required, text};
 use crate::api::AppState;
 use crate::services::members::{MemberQuery, OFFSET_WALK_LIMIT};
-use crate::services::{AccountUpdate, SignUp};
+use crate::services::SignUp;
 
 /// `POST /v2/signup`: JSON `{email, password, full_name}` (`null`s allowed); 201
 /// `{user_id, tenant}`. Only when signup is enabled (403 otherwise).
@@ -136,15 +136,7 @@ pub async fn add_users(
     let entry = |id: &str| json!({ "user_id": id, "workspace": tenant.domain.as_str() });
     if let Some(user_id) = text(&body, "user_id")? {
         let record = state
-            .update_member(
-                &caller,
-                &tenant,
-                &user_id,
-                AccountUpdate {
-                    role: Some(role),
-                    ..AccountUpdate::default()
-                },
-            )
+            .set_member_role(&caller, &tenant, &user_id, &role)
             .await?;
         return Ok((
             StatusCode::OK,
@@ -185,6 +177,6 @@ pub async fn delete_user(
     Path((domain, user_id)): Path<(String, String)>,
 ) -> SquirroResult<StatusCode> {
     let (caller, tenant) = state.caller_in(&caller, &domain).await?;
-    state.delete_member(&caller, &tenant, &user_id).await?;
+    state.remove_member(&caller, &tenant, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
