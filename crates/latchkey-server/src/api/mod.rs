@@ -14,6 +14,7 @@ mod tenants;
 mod terms;
 mod users;
 pub mod views;
+mod workspaces;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +41,16 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/sign-in", post(session::sign_in))
         .route("/tenants/{tenant}/token/refresh", post(session::refresh))
         .route("/tenants/{tenant}/sign-out", post(session::sign_out))
+        .route("/signup", post(workspaces::signup))
         .route("/me", get(me::me))
+        .route(
+            "/me/tenants",
+            get(workspaces::mine).post(workspaces::create_mine),
+        )
+        .route(
+            "/me/tenants/{tenant}",
+            axum::routing::delete(workspaces::delete_mine),
+        )
         .route("/me/password", put(me::change_password))
         .route("/me/mfa", get(mfa::status))
         .route("/me/mfa/totp", post(mfa::enrol).delete(mfa::disable))
@@ -61,6 +71,14 @@ pub fn router(state: AppState) -> Router {
             get(terms::list).post(terms::publish),
         )
         .route("/tenants/{tenant}/jwks.json", get(tenants::jwks))
+        .route(
+            "/tenants/{tenant}/password-policy",
+            get(workspaces::password_policy),
+        )
+        .route(
+            "/tenants/{tenant}/members",
+            post(workspaces::add_members),
+        )
         .route(
             "/tenants/{tenant}/applications",
             get(applications::list).post(applications::create),

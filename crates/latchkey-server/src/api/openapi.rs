@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, users};
+use super::{
+    applications, import, me, mfa, ops, prune, session, tenants, terms, users, workspaces,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +24,8 @@ use super::{applications, import, me, mfa, ops, prune, session, tenants, terms, 
         applications::list, applications::create, applications::get, applications::delete,
         applications::rotate_secret,
         ops::healthz, ops::readyz, ops::metrics,
+        workspaces::signup, workspaces::mine, workspaces::create_mine, workspaces::delete_mine,
+        workspaces::add_members, workspaces::password_policy,
     ),
     // A dry run's answer, which the prune path can only describe in words.
     components(schemas(latchkey_api::PrunePreview, latchkey_api::DormantUserView)),
