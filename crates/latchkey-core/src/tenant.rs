@@ -142,7 +142,10 @@ mod tests {
     #[test]
     fn generated_domains_are_path_safe_slugs() {
         let d = |t: &str, s: &str| generated_domain(t, s).map(|d| d.as_str().to_owned());
-        assert_eq!(d("Acme Research", "k3j9"), Some("acme-research-k3j9".into()));
+        assert_eq!(
+            d("Acme Research", "k3j9"),
+            Some("acme-research-k3j9".into())
+        );
         assert_eq!(d("  Zoë's   / lab #1 ", "x1"), Some("zo-s-lab-1-x1".into()));
         assert_eq!(d("日本", "abc"), Some("abc".into()));
         assert_eq!(d("", "abc"), Some("abc".into()));

@@ -285,15 +285,14 @@ impl Config {
             Some(text) => env_flag("signup.enabled", &text)?,
             None => file.signup.and_then(|s| s.enabled).unwrap_or(false),
         };
-        let workspaces_self_service = match env("LATCHKEY_WORKSPACES_SELF_SERVICE")
-            .filter(|v| !v.is_empty())
-        {
-            Some(text) => env_flag("workspaces.self_service", &text)?,
-            None => file
-                .workspaces
-                .and_then(|w| w.self_service)
-                .unwrap_or(false),
-        };
+        let workspaces_self_service =
+            match env("LATCHKEY_WORKSPACES_SELF_SERVICE").filter(|v| !v.is_empty()) {
+                Some(text) => env_flag("workspaces.self_service", &text)?,
+                None => file
+                    .workspaces
+                    .and_then(|w| w.self_service)
+                    .unwrap_or(false),
+            };
 
         Ok(Self {
             listen,

@@ -47,10 +47,10 @@ use prune::{
 // Multi-factor authentication cases live beside this file.
 #[path = "conformance/mfa.rs"]
 mod mfa;
-#[path = "conformance/terms.rs"]
-mod terms;
 #[path = "conformance/owned_tenant.rs"]
 mod owned_tenant;
+#[path = "conformance/terms.rs"]
+mod terms;
 
 // ---- harness -------------------------------------------------------------------------
 

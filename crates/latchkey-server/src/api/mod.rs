@@ -75,10 +75,7 @@ pub fn router(state: AppState) -> Router {
             "/tenants/{tenant}/password-policy",
             get(workspaces::password_policy),
         )
-        .route(
-            "/tenants/{tenant}/members",
-            post(workspaces::add_members),
-        )
+        .route("/tenants/{tenant}/members", post(workspaces::add_members))
         .route(
             "/tenants/{tenant}/applications",
             get(applications::list).post(applications::create),

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use latchkey_api::{
     AddMembersRequest, AddedMemberView, AddedMembersView, CreateOwnTenantRequest, MyTenantView,
-    MyTenantsQuery, MyTenantsView, PasswordPolicyDocument, Problem, SignUpRequest,
-    SignUpResponse, TenantView,
+    MyTenantsQuery, MyTenantsView, PasswordPolicyDocument, Problem, SignUpRequest, SignUpResponse,
+    TenantView,
 };
 
 use super::error::ApiResult;

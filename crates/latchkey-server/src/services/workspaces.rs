@@ -68,7 +68,11 @@ impl Services {
         if tenant.id == caller.tenant.id {
             return Ok((caller.clone(), tenant));
         }
-        match self.store.membership(&tenant.id, &caller.account.id).await? {
+        match self
+            .store
+            .membership(&tenant.id, &caller.account.id)
+            .await?
+        {
             Some(membership) => {
                 let role = self.role_of(&tenant, &membership.role).await?;
                 let mut scoped = caller.clone();
@@ -189,7 +193,11 @@ impl Services {
 
     /// Deletes a workspace with its memberships, sessions and keys (its administrators);
     /// accounts that belonged to it alone go with it.
-    pub async fn delete_workspace(&self, caller: &Caller, domain: &str) -> Result<(), ServiceError> {
+    pub async fn delete_workspace(
+        &self,
+        caller: &Caller,
+        domain: &str,
+    ) -> Result<(), ServiceError> {
         let (scoped, tenant) = self.caller_in(caller, domain).await?;
         scoped.require(&tenant.id, permissions::TENANT_WRITE)?;
         if tenant.id == caller.tenant.id {
@@ -413,8 +421,7 @@ impl Services {
         current: &MemberRecord,
         role: &RoleName,
     ) -> Result<(), ServiceError> {
-        if current.account.id == caller.account.id && current.role.is_admin() && !role.is_admin()
-        {
+        if current.account.id == caller.account.id && current.role.is_admin() && !role.is_admin() {
             return Err(ServiceError::Validation(
                 "you cannot remove your own administrator role".into(),
             ));

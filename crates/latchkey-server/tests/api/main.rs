@@ -10,6 +10,7 @@ mod mfa;
 mod oidc;
 mod prune;
 mod signing_keys;
+mod squirro;
 mod terms;
 
 use harness::{

@@ -28,10 +28,19 @@ async fn owned_tenant(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert_eq!(store.tenant_by_domain("work").await.unwrap(), Some(work.clone()));
+    assert_eq!(
+        store.tenant_by_domain("work").await.unwrap(),
+        Some(work.clone())
+    );
     let membership = store.membership(&work.id, &ada.id).await.unwrap().unwrap();
     assert_eq!(membership.role, RoleName::admin());
-    assert!(store.role(&work.id, &RoleName::admin()).await.unwrap().is_some());
+    assert!(
+        store
+            .role(&work.id, &RoleName::admin())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Its other membership is untouched.
     let home_role = store.membership(&home.id, &ada.id).await.unwrap().unwrap();
     assert_eq!(home_role.role, RoleName::user());
@@ -92,7 +101,10 @@ async fn owned_tenant(store: &dyn Store) {
             .create_owned_tenant(
                 &id,
                 &new_tenant("again"),
-                TenantOwner::New(&AccountId::generate(), &new_account("ADA@example.com", None)),
+                TenantOwner::New(
+                    &AccountId::generate(),
+                    &new_account("ADA@example.com", None)
+                ),
                 at(4),
                 &event(actions::TENANT_CREATE, Some(&id), at(4)),
             )

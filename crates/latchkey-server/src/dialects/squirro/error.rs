@@ -118,8 +118,8 @@ impl From<ServiceError> for SquirroError {
 
 impl IntoResponse for SquirroError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&serde_json::json!({ "error": self.message }))
-            .unwrap_or_default();
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "error": self.message })).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -195,7 +195,10 @@ impl<S: Send + Sync> FromRequest<S> for SquirroBody {
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    SquirroError::new(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
+                    SquirroError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "the request body is too large",
+                    )
                 } else {
                     SquirroError::bad_request("the request body could not be read")
                 }
@@ -206,9 +209,7 @@ impl<S: Send + Sync> FromRequest<S> for SquirroBody {
         match media_type.as_deref() {
             Some("application/json") => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Object(map)) => Ok(Self(map)),
-                Ok(_) => Err(SquirroError::bad_request(
-                    "the JSON body must be an object",
-                )),
+                Ok(_) => Err(SquirroError::bad_request("the JSON body must be an object")),
                 Err(_) => Err(SquirroError::bad_request("the body is not valid JSON")),
             },
             Some("application/x-www-form-urlencoded") | None => {

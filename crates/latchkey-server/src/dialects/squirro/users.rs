@@ -55,7 +55,13 @@ pub async fn list(
 ) -> SquirroResult<Json<Value>> {
     let (caller, tenant) = scoped(&state, &caller, &tenant).await?;
     let members = state
-        .members_by_offset(&caller, &tenant, &MemberQuery::default(), 0, OFFSET_WALK_LIMIT)
+        .members_by_offset(
+            &caller,
+            &tenant,
+            &MemberQuery::default(),
+            0,
+            OFFSET_WALK_LIMIT,
+        )
         .await?;
     let mut users = Vec::with_capacity(members.len());
     let mut permissions = HashMap::new();
@@ -219,7 +225,10 @@ pub async fn get_session(
     let found = sessions
         .iter()
         .find(|s| s.id.as_str() == sid)
-        .ok_or(SquirroError::new(StatusCode::NOT_FOUND, "session not found"))?;
+        .ok_or(SquirroError::new(
+            StatusCode::NOT_FOUND,
+            "session not found",
+        ))?;
     Ok(Json(wire::session(found)))
 }
 

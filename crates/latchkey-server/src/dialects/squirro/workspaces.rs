@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::error::{SquirroBody, SquirroCaller, SquirroError, SquirroResult};
 use super::wire::{self, flag, required, text};
 use crate::api::AppState;
-use crate::services::members::{MemberQuery, OFFSET_WALK_LIMIT};
 use crate::services::SignUp;
+use crate::services::members::{MemberQuery, OFFSET_WALK_LIMIT};
 
 /// `POST /v2/signup`: JSON `{email, password, full_name}` (`null`s allowed); 201
 /// `{user_id, tenant}`. Only when signup is enabled (403 otherwise).
@@ -104,7 +104,13 @@ pub async fn users(
 ) -> SquirroResult<Json<Value>> {
     let (caller, tenant) = state.caller_in(&caller, &domain).await?;
     let members = state
-        .members_by_offset(&caller, &tenant, &MemberQuery::default(), 0, OFFSET_WALK_LIMIT)
+        .members_by_offset(
+            &caller,
+            &tenant,
+            &MemberQuery::default(),
+            0,
+            OFFSET_WALK_LIMIT,
+        )
         .await?;
     Ok(Json(Value::Array(
         members
