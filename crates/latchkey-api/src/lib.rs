@@ -244,6 +244,75 @@ wire! {
         pub require_mfa: Option<bool>,
     }
 
+    /// `POST /api/v1/signup` (only when signup is enabled on the server).
+    #[serde(deny_unknown_fields)]
+    pub struct SignUpRequest {
+        pub email: String,
+        pub password: String,
+        #[serde(default)]
+        pub display_name: Option<String>,
+    }
+
+    /// The account and the tenant a signup created; the account administers the tenant.
+    pub struct SignUpResponse {
+        pub account_id: String,
+        pub tenant: TenantView,
+    }
+
+    /// `GET /api/v1/tenants/{tenant}/password-policy`: what a password must satisfy.
+    pub struct PasswordPolicyDocument {
+        /// Minimum length in characters (Unicode scalar values).
+        pub min_length: usize,
+        /// Maximum length in characters.
+        pub max_length: usize,
+        /// Passwords on the built-in list of commonly used passwords are refused.
+        pub rejects_common_passwords: bool,
+        /// Passwords containing the account's email, its local part or the username
+        /// are refused.
+        pub rejects_account_names: bool,
+        /// Always false: no composition rules (after NIST SP 800-63B).
+        pub composition_rules: bool,
+    }
+
+    /// A tenant the caller belongs to (`GET /api/v1/me/tenants`).
+    pub struct MyTenantView {
+        pub domain: String,
+        pub title: String,
+        /// The caller's role there.
+        pub role: String,
+    }
+
+    /// `GET /api/v1/me/tenants`.
+    pub struct MyTenantsView {
+        pub items: Vec<MyTenantView>,
+    }
+
+    /// `POST /api/v1/me/tenants`: a tenant the caller will administer; its domain is
+    /// generated from the title.
+    #[serde(deny_unknown_fields)]
+    pub struct CreateOwnTenantRequest {
+        pub title: String,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/members`: add accounts by email with a role.
+    #[serde(deny_unknown_fields)]
+    pub struct AddMembersRequest {
+        pub emails: Vec<String>,
+        pub role: String,
+    }
+
+    /// One member added by email.
+    pub struct AddedMemberView {
+        pub id: String,
+        pub email: String,
+        pub role: String,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/members`.
+    pub struct AddedMembersView {
+        pub items: Vec<AddedMemberView>,
+    }
+
     /// `POST /api/v1/tenants/{tenant}/users`.
     #[serde(deny_unknown_fields)]
     pub struct CreateUserRequest {
@@ -707,6 +776,16 @@ pub struct ListUsersQuery {
     /// signed in count when created before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactive_since: Option<String>,
+}
+
+/// Query of `GET /api/v1/me/tenants`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct MyTenantsQuery {
+    /// Only the tenants the caller administers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_only: Option<bool>,
 }
 
 /// Query of the other paged lists.

@@ -235,7 +235,9 @@ fn check_backend(backend: &str, python: &(PathBuf, String), database_url: Option
     let mut command = common::serve_command(data.path());
     command
         .env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        // test_squirro.py signs up accounts (which also lets them create workspaces).
+        .env("LATCHKEY_SIGNUP_ENABLED", "true");
     if let Some(url) = database_url {
         command
             .arg("--database-url")

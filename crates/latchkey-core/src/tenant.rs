@@ -98,10 +98,62 @@ pub fn validate_title(title: &str) -> Result<String, &'static str> {
     }
 }
 
+/// The longest slug of a title kept in a generated domain.
+const MAX_SLUG_CHARS: usize = 40;
+
+/// A domain for a tenant created from a title (Squirro workspaces, signup): the title's
+/// ASCII letters and digits in lower case, other runs of characters as one `-`, at most
+/// 40 characters, then `-` and `suffix` (lowercase letters and digits, which makes it
+/// unique in practice); only `suffix` when the title has no usable character. `None`
+/// when `suffix` is empty or not lowercase alphanumeric.
+pub fn generated_domain(title: &str, suffix: &str) -> Option<TenantDomain> {
+    if suffix.is_empty()
+        || !suffix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            if slug.len() >= MAX_SLUG_CHARS {
+                break;
+            }
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let domain = if slug.is_empty() {
+        suffix.to_owned()
+    } else {
+        format!("{slug}-{suffix}")
+    };
+    TenantDomain::parse(&domain).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn generated_domains_are_path_safe_slugs() {
+        let d = |t: &str, s: &str| generated_domain(t, s).map(|d| d.as_str().to_owned());
+        assert_eq!(
+            d("Acme Research", "k3j9"),
+            Some("acme-research-k3j9".into())
+        );
+        assert_eq!(d("  Zoë's   / lab #1 ", "x1"), Some("zo-s-lab-1-x1".into()));
+        assert_eq!(d("日本", "abc"), Some("abc".into()));
+        assert_eq!(d("", "abc"), Some("abc".into()));
+        assert_eq!(d("a", ""), None);
+        assert_eq!(d("a", "A-b"), None);
+        let long = d(&"x".repeat(500), "s1").unwrap();
+        assert_eq!(long.len(), 43);
+    }
 
     #[test]
     fn links_read_as_list_and_from_the_legacy_object() {

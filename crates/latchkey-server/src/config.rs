@@ -74,6 +74,13 @@ pub struct Config {
     /// Issuers of Microsoft Exchange identity tokens trusted for sign-in (none: that
     /// sign-in is not configured).
     pub msexchange_issuers: Vec<crate::services::MsExchangeIssuerConfig>,
+    /// `[signup] enabled`: anyone may create an account and a tenant of their own
+    /// (`POST /api/v1/signup`, Squirro's `/v2/signup`). Off by default.
+    pub signup_enabled: bool,
+    /// `[workspaces] self_service`: any signed-in account may create tenants (Squirro
+    /// workspaces) that it then administers. Off by default (platform administrators
+    /// only); enabling signup enables it too.
+    pub workspaces_self_service: bool,
 }
 
 /// A setting that could not be accepted.
@@ -117,6 +124,8 @@ struct FileConfig {
     signing_algorithm: Option<String>,
     prune_retention_days: Option<u32>,
     msexchange: Option<MsExchangeFile>,
+    signup: Option<SignupFile>,
+    workspaces: Option<WorkspacesFile>,
 }
 
 /// `[msexchange]`: `issuers = [{ issuer, jwks_file, audience }, ...]`.
@@ -125,6 +134,29 @@ struct FileConfig {
 struct MsExchangeFile {
     #[serde(default)]
     issuers: Vec<crate::services::MsExchangeIssuerConfig>,
+}
+
+/// `[signup]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignupFile {
+    enabled: Option<bool>,
+}
+
+/// `[workspaces]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkspacesFile {
+    self_service: Option<bool>,
+}
+
+/// A boolean environment variable: `true`/`false`, `1`/`0`, `yes`/`no` (any case).
+fn env_flag(setting: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(setting, "expected true or false")),
+    }
 }
 
 impl Config {
@@ -261,6 +293,7 @@ impl Config {
             ));
         }
 
+<<<<<<< HEAD
         // The environment (a JSON array of the same objects) replaces the file's list.
         let msexchange_issuers = match env("LATCHKEY_MSEXCHANGE_ISSUERS").filter(|v| !v.is_empty()) {
             Some(text) => serde_json::from_str(&text).map_err(|e| {
@@ -273,6 +306,20 @@ impl Config {
             })?,
             None => file.msexchange.map(|m| m.issuers).unwrap_or_default(),
         };
+=======
+        let signup_enabled = match env("LATCHKEY_SIGNUP_ENABLED").filter(|v| !v.is_empty()) {
+            Some(text) => env_flag("signup.enabled", &text)?,
+            None => file.signup.and_then(|s| s.enabled).unwrap_or(false),
+        };
+        let workspaces_self_service =
+            match env("LATCHKEY_WORKSPACES_SELF_SERVICE").filter(|v| !v.is_empty()) {
+                Some(text) => env_flag("workspaces.self_service", &text)?,
+                None => file
+                    .workspaces
+                    .and_then(|w| w.self_service)
+                    .unwrap_or(false),
+            };
+>>>>>>> squirro
 
         Ok(Self {
             listen,
@@ -286,7 +333,12 @@ impl Config {
             hashing,
             signing_algorithm,
             prune_retention_days,
+<<<<<<< HEAD
             msexchange_issuers,
+=======
+            signup_enabled,
+            workspaces_self_service,
+>>>>>>> squirro
         })
     }
 

@@ -111,6 +111,8 @@ impl Server {
             hot: services::HotRows::default(),
             prune_retention: time::Duration::days(i64::from(config.prune_retention_days)),
             msexchange: services::MsExchangeTrust::load(&config.msexchange_issuers)?,
+            signup_enabled: config.signup_enabled,
+            workspaces_self_service: config.workspaces_self_service || config.signup_enabled,
         });
         let bootstrap = bootstrap::bootstrap(&services, config).await?;
         services.hasher.release_idle_areas();

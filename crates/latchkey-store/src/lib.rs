@@ -19,7 +19,7 @@ pub use model::{
     AccountCredentials, AccountMfa, AuthorizationCode, GrantRecord, MemberFilter, MemberRecord,
     MembershipRemoval, ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef,
     PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
-    SigningKeyStatus, StoredExternalAuth, StoredSigningKey,
+    SigningKeyStatus, StoredExternalAuth, StoredSigningKey, TenantOwner,
 };
 pub use postgres::PostgresStore;
 pub use sql::prune::MAX_PRUNE_BATCH;
@@ -68,6 +68,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: &TenantId,
         tenant: &NewTenant,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<Tenant>;
+    /// [`Store::create_tenant`], and in the same transaction the `owner`'s `admin`
+    /// membership of it (creating the owner's account first when it is new). `NotFound`
+    /// when an existing owner does not exist; `Conflict` on a taken domain, email or
+    /// username (nothing is written).
+    async fn create_owned_tenant(
+        &self,
+        id: &TenantId,
+        tenant: &NewTenant,
+        owner: TenantOwner<'_>,
         now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<Tenant>;

@@ -1,6 +1,6 @@
 //! Records the store returns that are not plain domain types.
 
-use latchkey_core::{Account, RoleName, Session, SigningKeyId, TenantId};
+use latchkey_core::{Account, AccountId, NewAccount, RoleName, Session, SigningKeyId, TenantId};
 use time::OffsetDateTime;
 
 /// An account with what sign-in needs to check it.
@@ -334,4 +334,10 @@ impl std::fmt::Debug for StoredExternalAuth {
             .field("display_name", &self.display_name)
             .finish_non_exhaustive()
     }
+/// Who administers a tenant created with [`crate::Store::create_owned_tenant`]: an
+/// existing account, or a new one created in the same transaction (signup).
+#[derive(Clone, Copy, Debug)]
+pub enum TenantOwner<'a> {
+    Existing(&'a AccountId),
+    New(&'a AccountId, &'a NewAccount),
 }

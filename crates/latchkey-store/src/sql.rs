@@ -168,6 +168,93 @@ macro_rules! impl_store {
             type Conn = <$db as sqlx::Database>::Connection;
 
             impl $store {
+                /// Inserts a tenant with its built-in roles and client (inside a write).
+                async fn insert_tenant(
+                    conn: &mut Conn,
+                    id: &TenantId,
+                    tenant: &NewTenant,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Tenant> {
+                    sqlx::query(
+                        "INSERT INTO tenants \
+                         (id, domain, title, metadata, password_policy, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id.as_str())
+                    .bind(tenant.domain.as_str())
+                    .bind(tenant.title.as_str())
+                    .bind(to_json(&tenant.metadata)?)
+                    .bind(to_json(&tenant.password_policy)?)
+                    .bind(millis(now))
+                    .execute(&mut *conn)
+                    .await?;
+                    for role in latchkey_core::role::builtin_roles() {
+                        sqlx::query(
+                            "INSERT INTO roles (tenant_id, name, permissions, builtin) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(id.as_str())
+                        .bind(role.name.as_str())
+                        .bind(to_json(&role.permissions)?)
+                        .bind(role.builtin)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Self::insert_application(
+                        &mut *conn,
+                        &latchkey_core::Application::admin_cli(id.clone(), stored(now)),
+                    )
+                    .await?;
+                    Ok(Tenant {
+                        id: id.clone(),
+                        domain: tenant.domain.clone(),
+                        title: tenant.title.clone(),
+                        metadata: tenant.metadata.clone(),
+                        password_policy: tenant.password_policy.clone(),
+                        require_mfa: false,
+                        created_at: stored(now),
+                    })
+                }
+
+                /// Inserts an account (inside a write).
+                async fn insert_account(
+                    conn: &mut Conn,
+                    id: &AccountId,
+                    account: &NewAccount,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Account> {
+                    sqlx::query(
+                        "INSERT INTO accounts (id, email, email_key, username, username_key, \
+                         display_name, custom_data, platform_admin, disabled, password_hash, \
+                         created_at, last_login_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+                    )
+                    .bind(id.as_str())
+                    .bind(account.email.as_str())
+                    .bind(account.email.normalized())
+                    .bind(account.username.as_ref().map(|u| u.as_str()))
+                    .bind(account.username.as_ref().map(|u| u.normalized()))
+                    .bind(account.display_name.as_deref())
+                    .bind(to_json(&account.custom_data)?)
+                    .bind(account.platform_admin)
+                    .bind(false)
+                    .bind(account.password_hash.as_deref())
+                    .bind(millis(now))
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(Account {
+                        id: id.clone(),
+                        email: account.email.clone(),
+                        username: account.username.clone(),
+                        display_name: account.display_name.clone(),
+                        custom_data: account.custom_data.clone(),
+                        platform_admin: account.platform_admin,
+                        disabled: false,
+                        created_at: stored(now),
+                        last_login_at: None,
+                    })
+                }
+
                 async fn insert_application(
                     conn: &mut Conn,
                     application: &latchkey_core::Application,
@@ -356,47 +443,50 @@ macro_rules! impl_store {
                 ) -> StoreResult<Tenant> {
                     let mut lane = self.write_lane().await?;
                     let mut tx = lane.begin().await?;
+                    let created = Self::insert_tenant(&mut tx, id, tenant, now).await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(created)
+                }
+
+                async fn create_owned_tenant(
+                    &self,
+                    id: &TenantId,
+                    tenant: &NewTenant,
+                    owner: crate::TenantOwner<'_>,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<Tenant> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let created = Self::insert_tenant(&mut tx, id, tenant, now).await?;
+                    let owner_id = match owner {
+                        crate::TenantOwner::Existing(account) => {
+                            sqlx::query("SELECT id FROM accounts WHERE id = $1")
+                                .bind(account.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .ok_or(StoreError::NotFound)?;
+                            account
+                        }
+                        crate::TenantOwner::New(account_id, account) => {
+                            Self::insert_account(&mut tx, account_id, account, now).await?;
+                            account_id
+                        }
+                    };
                     sqlx::query(
-                        "INSERT INTO tenants \
-                         (id, domain, title, metadata, password_policy, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                         VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2))",
                     )
                     .bind(id.as_str())
-                    .bind(tenant.domain.as_str())
-                    .bind(tenant.title.as_str())
-                    .bind(to_json(&tenant.metadata)?)
-                    .bind(to_json(&tenant.password_policy)?)
+                    .bind(owner_id.as_str())
+                    .bind(RoleName::ADMIN)
                     .bind(millis(now))
                     .execute(&mut *tx)
                     .await?;
-                    for role in latchkey_core::role::builtin_roles() {
-                        sqlx::query(
-                            "INSERT INTO roles (tenant_id, name, permissions, builtin) \
-                             VALUES ($1, $2, $3, $4)",
-                        )
-                        .bind(id.as_str())
-                        .bind(role.name.as_str())
-                        .bind(to_json(&role.permissions)?)
-                        .bind(role.builtin)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Self::insert_application(
-                        &mut tx,
-                        &latchkey_core::Application::admin_cli(id.clone(), stored(now)),
-                    )
-                    .await?;
                     Self::commit_audited(tx, audit).await?;
                     lane.durable().await?;
-                    Ok(Tenant {
-                        id: id.clone(),
-                        domain: tenant.domain.clone(),
-                        title: tenant.title.clone(),
-                        metadata: tenant.metadata.clone(),
-                        password_policy: tenant.password_policy.clone(),
-                        require_mfa: false,
-                        created_at: stored(now),
-                    })
+                    Ok(created)
                 }
 
                 async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
@@ -913,25 +1003,7 @@ macro_rules! impl_store {
                     if let Some((tenant, role)) = membership {
                         Self::require_role(&mut tx, tenant, role).await?;
                     }
-                    sqlx::query(
-                        "INSERT INTO accounts (id, email, email_key, username, username_key, \
-                         display_name, custom_data, platform_admin, disabled, password_hash, \
-                         created_at, last_login_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
-                    )
-                    .bind(id.as_str())
-                    .bind(account.email.as_str())
-                    .bind(account.email.normalized())
-                    .bind(account.username.as_ref().map(|u| u.as_str()))
-                    .bind(account.username.as_ref().map(|u| u.normalized()))
-                    .bind(account.display_name.as_deref())
-                    .bind(to_json(&account.custom_data)?)
-                    .bind(account.platform_admin)
-                    .bind(false)
-                    .bind(account.password_hash.as_deref())
-                    .bind(millis(now))
-                    .execute(&mut *tx)
-                    .await?;
+                    let created = Self::insert_account(&mut tx, id, account, now).await?;
                     if let Some((tenant, role)) = membership {
                         sqlx::query(
                             "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
@@ -947,17 +1019,7 @@ macro_rules! impl_store {
                     }
                     Self::commit_audited(tx, audit).await?;
                     lane.durable().await?;
-                    Ok(Account {
-                        id: id.clone(),
-                        email: account.email.clone(),
-                        username: account.username.clone(),
-                        display_name: account.display_name.clone(),
-                        custom_data: account.custom_data.clone(),
-                        platform_admin: account.platform_admin,
-                        disabled: false,
-                        created_at: stored(now),
-                        last_login_at: None,
-                    })
+                    Ok(created)
                 }
 
                 async fn import_accounts(

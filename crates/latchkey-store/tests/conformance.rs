@@ -51,6 +51,8 @@ mod groups;
 mod cloudspot;
 #[path = "conformance/mfa.rs"]
 mod mfa;
+#[path = "conformance/owned_tenant.rs"]
+mod owned_tenant;
 #[path = "conformance/terms.rs"]
 mod terms;
 // Grants and external authentications.

@@ -17,6 +17,7 @@ mod tenants;
 mod terms;
 mod users;
 pub mod views;
+mod workspaces;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,7 +44,16 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/sign-in", post(session::sign_in))
         .route("/tenants/{tenant}/token/refresh", post(session::refresh))
         .route("/tenants/{tenant}/sign-out", post(session::sign_out))
+        .route("/signup", post(workspaces::signup))
         .route("/me", get(me::me))
+        .route(
+            "/me/tenants",
+            get(workspaces::mine).post(workspaces::create_mine),
+        )
+        .route(
+            "/me/tenants/{tenant}",
+            axum::routing::delete(workspaces::delete_mine),
+        )
         .route("/me/password", put(me::change_password))
         .route("/me/mfa", get(mfa::status))
         .route("/me/mfa/totp", post(mfa::enrol).delete(mfa::disable))
@@ -69,6 +79,11 @@ pub fn router(state: AppState) -> Router {
             "/tenants/{tenant}/roles/{name}",
             put(roles::put).delete(roles::delete),
         )
+        .route(
+            "/tenants/{tenant}/password-policy",
+            get(workspaces::password_policy),
+        )
+        .route("/tenants/{tenant}/members", post(workspaces::add_members))
         .route(
             "/tenants/{tenant}/applications",
             get(applications::list).post(applications::create),
@@ -187,6 +202,10 @@ pub fn router(state: AppState) -> Router {
         .nest(
             crate::dialects::cloudspot::MOUNT,
             crate::dialects::cloudspot::routes(),
+        )
+        .nest(
+            crate::dialects::squirro::MOUNT,
+            crate::dialects::squirro::routes(),
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     applications, grants, groups, import, me, mfa, ops, prune, roles, session, tenants, terms,
-    users,
+    users, workspaces,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +35,8 @@ use super::{
         grants::list_authentications, grants::get_authentication, grants::put_authentication,
         grants::delete_authentication,
         ops::healthz, ops::readyz, ops::metrics,
+        workspaces::signup, workspaces::mine, workspaces::create_mine, workspaces::delete_mine,
+        workspaces::add_members, workspaces::password_policy,
     ),
     // A dry run's answer, which the prune path can only describe in words.
     components(schemas(latchkey_api::PrunePreview, latchkey_api::DormantUserView)),

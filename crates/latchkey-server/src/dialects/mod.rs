@@ -4,3 +4,4 @@
 
 pub mod cloudspot;
 pub mod maestro;
+pub mod squirro;

@@ -25,6 +25,8 @@ mod roles;
 mod sign_in_profile;
 mod tenants;
 mod terms;
+mod token_grants;
+mod workspaces;
 
 pub use accounts::{AccountUpdate, CreateAccount};
 pub use applications::ApplicationSpec;
@@ -47,6 +49,7 @@ pub use prune::{MAX_RESTORE_IDS, PRUNE_BATCH, PruneCriteria};
 pub use sign_in_profile::{HomeSignIn, SecondFactorUse, SignedIn, TermsStatus};
 pub use tenants::TenantSpec;
 pub use terms::TermsPublication;
+pub use workspaces::{SignUp, Workspace};
 
 use std::sync::Arc;
 
@@ -81,6 +84,11 @@ pub struct Services {
     pub prune_retention: time::Duration,
     /// Trusted Microsoft Exchange token issuers (empty: not configured).
     pub msexchange: MsExchangeTrust,
+    /// Anyone may sign up (`[signup] enabled`).
+    pub signup_enabled: bool,
+    /// Any signed-in account may create tenants it then administers (`[workspaces]
+    /// self_service`, implied by signup).
+    pub workspaces_self_service: bool,
 }
 
 impl Services {

@@ -15,6 +15,7 @@ mod oidc;
 mod projects;
 mod prune;
 mod signing_keys;
+mod squirro;
 mod terms;
 
 use harness::{
@@ -137,7 +138,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 49);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 54);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

@@ -1,0 +1,77 @@
+//! The Squirro dialect under `/api/user`: the user API `squirroclient` 3.17.3's
+//! `SquirroClient` calls (see `docs/dialects/squirro.md`). Handlers only translate:
+//! Squirro JSON or forms → services → Squirro JSON.
+//!
+//! Phase 1 serves the token endpoint, users, sessions, the password policy, signup and
+//! workspaces. Groups, project members, grants, external authentications and
+//! `msexchange` come later, as further modules beside these and routes in [`routes`].
+
+mod error;
+mod token;
+mod users;
+mod wire;
+mod workspaces;
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+
+use crate::api::AppState;
+use error::SquirroError;
+
+/// Where the dialect is mounted. `SquirroClient(…, cluster=BASE)` calls
+/// `BASE/api/user/…`.
+pub const MOUNT: &str = "/api/user";
+
+/// The API versions that serve tenant-scoped user routes.
+const VERSIONS: [&str; 3] = ["v0", "v1", "v2"];
+
+/// The dialect's routes, to be nested at [`MOUNT`].
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/oauth2/token", post(token::token))
+        .route("/v2/signup", post(workspaces::signup))
+        .route(
+            "/v2/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route(
+            "/v2/workspaces/{domain}",
+            put(workspaces::update).delete(workspaces::delete),
+        )
+        .route(
+            "/v2/workspaces/{domain}/users",
+            get(workspaces::users).post(workspaces::add_users),
+        )
+        .route(
+            "/v2/workspaces/{domain}/users/{user_id}",
+            delete(workspaces::delete_user),
+        );
+    for version in VERSIONS {
+        router = router
+            .route(
+                &format!("/{version}/{{tenant}}/users"),
+                get(users::list).post(users::create),
+            )
+            // A static segment wins over `{id}`: `password_policy` is no user id.
+            .route(
+                &format!("/{version}/{{tenant}}/users/password_policy"),
+                get(users::password_policy),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/users/{{id}}"),
+                get(users::get).put(users::update).delete(users::delete),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/users/{{id}}/password"),
+                put(users::change_password),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/users/{{id}}/sessions/{{sid}}"),
+                get(users::get_session).delete(users::delete_session),
+            );
+    }
+    // Unknown paths and methods under the mount answer in Squirro's error shape too.
+    router
+        .fallback(|| async { SquirroError::not_found() })
+        .method_not_allowed_fallback(|| async { SquirroError::method_not_allowed() })
+}

@@ -1,0 +1,495 @@
+//! Workspaces (tenants seen from an account: the ones it belongs to, created by it),
+//! members added by email, signup, and token exchanges that dialects whose clients name
+//! no tenant need. Squirro's `/v2/workspaces` maps onto these; so does the native API.
+//!
+//! Who may do what:
+//! * Creating a workspace: platform administrators always; any signed-in account when
+//!   `[workspaces] self_service` (or `[signup] enabled`) is on. The creator becomes the
+//!   new tenant's `admin`.
+//! * [`Services::caller_in`]: an access token speaks for its account in every tenant the
+//!   account belongs to, with its role there (read live, like the token's own tenant).
+//!   Tokens of third-party applications are refused by the dialects before this.
+//! * Renaming and deleting a workspace: its administrators (`tenant.write` there), or
+//!   platform administrators. The tenant of the token in use cannot be deleted with it.
+
+use latchkey_core::audit::actions;
+use latchkey_core::role::permissions;
+use latchkey_core::secret::hash_opaque_token;
+use latchkey_core::{
+    AccountId, AuditOutcome, Email, NewAccount, NewTenant, PasswordPolicy, RoleName, Tenant,
+    TenantId, TenantMetadata,
+};
+use latchkey_store::{MemberRecord, TenantOwner};
+use serde_json::json;
+
+use super::accounts::{parse_display_name, parse_email, parse_role};
+use super::{Caller, ServiceError, Services};
+
+/// A tenant the caller belongs to, with its role there.
+pub struct Workspace {
+    pub tenant: Tenant,
+    pub role: RoleName,
+}
+
+/// A signup: a new account and the tenant it administers.
+pub struct SignUp {
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+/// How many generated domains are tried before giving up (each has ~50 random bits).
+const DOMAIN_ATTEMPTS: usize = 3;
+
+/// Lowercase letters and digits of a fresh random id, for generated domains.
+fn domain_suffix() -> String {
+    latchkey_core::id::random_id()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(10)
+        .collect()
+}
+
+fn parse_title(title: &str) -> Result<String, ServiceError> {
+    latchkey_core::tenant::validate_title(title).map_err(|m| ServiceError::Validation(m.into()))
+}
+
+impl Services {
+    /// The caller as it acts in the tenant `domain`: itself when that is its token's
+    /// tenant, otherwise with its role in that tenant. Platform administrators keep
+    /// their standing anywhere. Non-members are refused.
+    pub async fn caller_in(
+        &self,
+        caller: &Caller,
+        domain: &str,
+    ) -> Result<(Caller, Tenant), ServiceError> {
+        let tenant = self.tenant_by_domain(domain).await?;
+        if tenant.id == caller.tenant.id {
+            return Ok((caller.clone(), tenant));
+        }
+        match self
+            .store
+            .membership(&tenant.id, &caller.account.id)
+            .await?
+        {
+            Some(membership) => {
+                let role = self.role_of(&tenant, &membership.role).await?;
+                let mut scoped = caller.clone();
+                scoped.tenant = tenant.clone();
+                scoped.role = role;
+                Ok((scoped, tenant))
+            }
+            None if caller.account.platform_admin => Ok((caller.clone(), tenant)),
+            None => Err(ServiceError::Forbidden(
+                "your account is not a member of this tenant",
+            )),
+        }
+    }
+
+    /// The tenants the caller's account belongs to, ordered by domain; only those it
+    /// administers with `admin_only`.
+    pub async fn workspaces_of(
+        &self,
+        caller: &Caller,
+        admin_only: bool,
+    ) -> Result<Vec<Workspace>, ServiceError> {
+        let mut out = Vec::new();
+        for membership in self.store.memberships_of(&caller.account.id).await? {
+            if admin_only && !membership.role.is_admin() {
+                continue;
+            }
+            if let Some(tenant) = self.tenant_by_id(&membership.tenant_id).await? {
+                out.push(Workspace {
+                    tenant,
+                    role: membership.role,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.tenant.domain.as_str().cmp(b.tenant.domain.as_str()));
+        Ok(out)
+    }
+
+    /// Creates a tenant titled `title`, with a generated domain, administered by the
+    /// caller's account.
+    pub async fn create_workspace(
+        &self,
+        caller: &Caller,
+        title: &str,
+    ) -> Result<Tenant, ServiceError> {
+        if !(caller.account.platform_admin || self.workspaces_self_service) {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may create workspaces on this server",
+            ));
+        }
+        let title = parse_title(title)?;
+        self.create_generated_tenant(&title, TenantOwner::Existing(&caller.account.id), |id| {
+            self.audit_event(
+                Some(id),
+                Some(&caller.account.id),
+                actions::TENANT_CREATE,
+                None,
+                AuditOutcome::Success,
+                json!({"title": title, "workspace": true}),
+            )
+        })
+        .await
+    }
+
+    /// A new tenant with a generated domain (retried on the rare collision).
+    async fn create_generated_tenant(
+        &self,
+        title: &str,
+        owner: TenantOwner<'_>,
+        event_for: impl Fn(&TenantId) -> latchkey_core::AuditEvent,
+    ) -> Result<Tenant, ServiceError> {
+        for _ in 0..DOMAIN_ATTEMPTS {
+            let domain = latchkey_core::tenant::generated_domain(title, &domain_suffix())
+                .ok_or_else(|| ServiceError::Internal("generated domain refused".into()))?;
+            let id = TenantId::generate();
+            let mut event = event_for(&id);
+            event.target = Some(domain.to_string());
+            let new = NewTenant {
+                domain,
+                title: title.to_owned(),
+                metadata: TenantMetadata::default(),
+                password_policy: PasswordPolicy::default(),
+            };
+            match self
+                .store
+                .create_owned_tenant(&id, &new, owner, self.clock.now(), &event)
+                .await
+            {
+                Ok(tenant) => return Ok(tenant),
+                Err(latchkey_store::StoreError::Conflict(
+                    latchkey_store::ConflictOn::TenantDomain,
+                )) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ServiceError::Internal(
+            "no free generated tenant domain".into(),
+        ))
+    }
+
+    /// Renames a workspace (its administrators).
+    pub async fn rename_workspace(
+        &self,
+        caller: &Caller,
+        domain: &str,
+        title: &str,
+    ) -> Result<Tenant, ServiceError> {
+        let (scoped, tenant) = self.caller_in(caller, domain).await?;
+        self.update_tenant(
+            &scoped,
+            tenant.domain.as_str(),
+            Some(title.to_owned()),
+            None,
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Deletes a workspace with its memberships, sessions and keys (its administrators);
+    /// accounts that belonged to it alone go with it.
+    pub async fn delete_workspace(
+        &self,
+        caller: &Caller,
+        domain: &str,
+    ) -> Result<(), ServiceError> {
+        let (scoped, tenant) = self.caller_in(caller, domain).await?;
+        scoped.require(&tenant.id, permissions::TENANT_WRITE)?;
+        if tenant.id == caller.tenant.id {
+            return Err(ServiceError::Validation(
+                "you cannot delete the tenant you are signed in to".into(),
+            ));
+        }
+        let event = self.audit_event(
+            Some(&tenant.id),
+            Some(&caller.account.id),
+            actions::TENANT_DELETE,
+            Some(tenant.domain.to_string()),
+            AuditOutcome::Success,
+            json!({"workspace": true}),
+        );
+        self.store.delete_tenant(&tenant.id, &event).await?;
+        self.forget_tenant(&tenant.id);
+        self.keys.forget(&tenant.id);
+        Ok(())
+    }
+
+    /// Adds the accounts of `emails` to `tenant` with `role` (or sets their role when
+    /// they are members already); an address without an account gets a new account
+    /// without a password, which cannot sign in until one is set (an invitation).
+    pub async fn add_members_by_email(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        emails: &[String],
+        role: &str,
+    ) -> Result<Vec<MemberRecord>, ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let role = parse_role(role)?;
+        if self.role_in(&tenant.id, &role).await?.is_none() {
+            return Err(ServiceError::Validation(format!(
+                "role `{role}` does not exist in this tenant"
+            )));
+        }
+        if emails.is_empty() {
+            return Err(ServiceError::Validation("emails: give at least one".into()));
+        }
+        let parsed: Vec<Email> = emails
+            .iter()
+            .map(|e| parse_email(e))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(parsed.len());
+        for email in parsed {
+            let existing = self
+                .store
+                .account_by_login(&email.normalized())
+                .await?
+                .map(|c| c.account)
+                .filter(|a| a.email == email);
+            let record = match existing {
+                Some(account) => {
+                    let current = self.store.membership(&tenant.id, &account.id).await?;
+                    if current.as_ref().is_some_and(|m| m.role == role) {
+                        MemberRecord {
+                            account,
+                            role: role.clone(),
+                        }
+                    } else {
+                        if let Some(current) = current {
+                            // A role change goes through the member rules (own admin role…).
+                            let record = MemberRecord {
+                                account: account.clone(),
+                                role: current.role,
+                            };
+                            self.check_role_change(caller, &record, &role)?;
+                        }
+                        let event = self.audit_event(
+                            Some(&tenant.id),
+                            Some(&caller.account.id),
+                            actions::ACCOUNT_UPDATE,
+                            Some(account.id.to_string()),
+                            AuditOutcome::Success,
+                            json!({"role": role.as_str(), "added_by_email": true}),
+                        );
+                        self.store
+                            .put_membership(
+                                &tenant.id,
+                                &account.id,
+                                &role,
+                                self.clock.now(),
+                                &event,
+                            )
+                            .await?;
+                        MemberRecord {
+                            account,
+                            role: role.clone(),
+                        }
+                    }
+                }
+                None => {
+                    let id = AccountId::generate();
+                    let event = self.audit_event(
+                        Some(&tenant.id),
+                        Some(&caller.account.id),
+                        actions::ACCOUNT_CREATE,
+                        Some(id.to_string()),
+                        AuditOutcome::Success,
+                        json!({"email": email.as_str(), "role": role.as_str(), "invited": true}),
+                    );
+                    let account = self
+                        .store
+                        .create_account(
+                            &id,
+                            &NewAccount {
+                                email,
+                                username: None,
+                                display_name: None,
+                                custom_data: serde_json::Map::new(),
+                                platform_admin: false,
+                                password_hash: None,
+                            },
+                            Some((&tenant.id, &role)),
+                            self.clock.now(),
+                            &event,
+                        )
+                        .await?;
+                    MemberRecord {
+                        account,
+                        role: role.clone(),
+                    }
+                }
+            };
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    /// Sets a member's role in `tenant` (`users.write`). The role is the tenant's own
+    /// business, so unlike account fields it needs no authority over the account's other
+    /// tenants; nobody removes their own administrator role.
+    pub async fn set_member_role(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+        role: &str,
+    ) -> Result<MemberRecord, ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let role = parse_role(role)?;
+        if self.role_in(&tenant.id, &role).await?.is_none() {
+            return Err(ServiceError::Validation(format!(
+                "role `{role}` does not exist in this tenant"
+            )));
+        }
+        let current = self.find_member(tenant, id).await?;
+        if current.account.platform_admin && !caller.account.platform_admin {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may change a platform administrator",
+            ));
+        }
+        self.check_role_change(caller, &current, &role)?;
+        if current.role != role {
+            let event = self.audit_event(
+                Some(&tenant.id),
+                Some(&caller.account.id),
+                actions::ACCOUNT_UPDATE,
+                Some(current.account.id.to_string()),
+                AuditOutcome::Success,
+                json!({"role": role.as_str()}),
+            );
+            self.store
+                .put_membership(
+                    &tenant.id,
+                    &current.account.id,
+                    &role,
+                    self.clock.now(),
+                    &event,
+                )
+                .await?;
+        }
+        Ok(MemberRecord {
+            account: current.account,
+            role,
+        })
+    }
+
+    /// Removes a member from `tenant` (`users.write`; not oneself). The account goes too
+    /// when this was its only tenant. An account that stays a member elsewhere is not
+    /// changed beyond this tenant, so unlike [`Services::delete_member`] this needs no
+    /// authority over its other tenants; platform administrators are removed only by
+    /// platform administrators.
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let current = self.find_member(tenant, id).await?;
+        if current.account.id == caller.account.id {
+            return Err(ServiceError::Validation(
+                "you cannot remove your own account here".into(),
+            ));
+        }
+        if current.account.platform_admin && !caller.account.platform_admin {
+            return Err(ServiceError::Forbidden(
+                "only platform administrators may change a platform administrator",
+            ));
+        }
+        let event = self.audit_event(
+            Some(&tenant.id),
+            Some(&caller.account.id),
+            actions::ACCOUNT_DELETE,
+            Some(current.account.id.to_string()),
+            AuditOutcome::Success,
+            json!({"email": current.account.email.as_str()}),
+        );
+        self.store
+            .remove_membership(&tenant.id, &current.account.id, self.clock.now(), &event)
+            .await?;
+        Ok(())
+    }
+
+    fn check_role_change(
+        &self,
+        caller: &Caller,
+        current: &MemberRecord,
+        role: &RoleName,
+    ) -> Result<(), ServiceError> {
+        if current.account.id == caller.account.id && current.role.is_admin() && !role.is_admin() {
+            return Err(ServiceError::Validation(
+                "you cannot remove your own administrator role".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The password policy of a tenant (its members, or platform administrators).
+    pub async fn password_policy_of(
+        &self,
+        caller: &Caller,
+        domain: &str,
+    ) -> Result<PasswordPolicy, ServiceError> {
+        let (scoped, tenant) = self.caller_in(caller, domain).await?;
+        scoped.require(&tenant.id, permissions::PROFILE_READ)?;
+        Ok(tenant.password_policy)
+    }
+
+    /// Creates an account and a tenant it administers, when signup is enabled. Attempts
+    /// are throttled per email address like sign-ins; the password must meet the new
+    /// tenant's (default) policy.
+    pub async fn sign_up(&self, request: SignUp) -> Result<(Tenant, AccountId), ServiceError> {
+        if !self.signup_enabled {
+            return Err(ServiceError::Forbidden(
+                "signup is disabled on this server; ask an administrator for an account",
+            ));
+        }
+        let email = parse_email(&request.email)?;
+        let display_name = request
+            .display_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(parse_display_name)
+            .transpose()?;
+        self.reserve_attempt(
+            &format!("signup:{}", hash_opaque_token(&email.normalized())),
+            self.clock.now(),
+        )
+        .await?;
+        let policy = PasswordPolicy::default();
+        let local = email.as_str().split_once('@').map_or("", |(l, _)| l);
+        policy
+            .check(&request.password, &[email.as_str(), local])
+            .map_err(ServiceError::WeakPassword)?;
+        let hash = self.hasher.hash(request.password).await?;
+        let id = AccountId::generate();
+        let account = NewAccount {
+            email: email.clone(),
+            username: None,
+            display_name: display_name.clone(),
+            custom_data: serde_json::Map::new(),
+            platform_admin: false,
+            password_hash: Some(hash),
+        };
+        let title = display_name.unwrap_or_else(|| local.to_owned());
+        let title = parse_title(&title).unwrap_or_else(|_| "Workspace".to_owned());
+        let tenant = self
+            .create_generated_tenant(&title, TenantOwner::New(&id, &account), |tenant| {
+                self.audit_event(
+                    Some(tenant),
+                    Some(&id),
+                    actions::TENANT_CREATE,
+                    None,
+                    AuditOutcome::Success,
+                    json!({"signup": true, "account": id, "email": email.as_str()}),
+                )
+            })
+            .await?;
+        Ok((tenant, id))
+    }
+}
