@@ -293,7 +293,6 @@ impl Config {
             ));
         }
 
-<<<<<<< HEAD
         // The environment (a JSON array of the same objects) replaces the file's list.
         let msexchange_issuers = match env("LATCHKEY_MSEXCHANGE_ISSUERS").filter(|v| !v.is_empty()) {
             Some(text) => serde_json::from_str(&text).map_err(|e| {
@@ -306,7 +305,6 @@ impl Config {
             })?,
             None => file.msexchange.map(|m| m.issuers).unwrap_or_default(),
         };
-=======
         let signup_enabled = match env("LATCHKEY_SIGNUP_ENABLED").filter(|v| !v.is_empty()) {
             Some(text) => env_flag("signup.enabled", &text)?,
             None => file.signup.and_then(|s| s.enabled).unwrap_or(false),
@@ -319,7 +317,6 @@ impl Config {
                     .and_then(|w| w.self_service)
                     .unwrap_or(false),
             };
->>>>>>> squirro
 
         Ok(Self {
             listen,
@@ -333,12 +330,9 @@ impl Config {
             hashing,
             signing_algorithm,
             prune_retention_days,
-<<<<<<< HEAD
             msexchange_issuers,
-=======
             signup_enabled,
             workspaces_self_service,
->>>>>>> squirro
         })
     }
 

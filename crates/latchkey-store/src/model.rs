@@ -334,6 +334,8 @@ impl std::fmt::Debug for StoredExternalAuth {
             .field("display_name", &self.display_name)
             .finish_non_exhaustive()
     }
+}
+
 /// Who administers a tenant created with [`crate::Store::create_owned_tenant`]: an
 /// existing account, or a new one created in the same transaction (signup).
 #[derive(Clone, Copy, Debug)]
