@@ -51,6 +51,11 @@ impl Services {
         if caller.client_id != client.client_id {
             return Err(ServiceError::InvalidToken);
         }
+        // A grant's restricted token is not exchanged: the grant's own refresh token is
+        // the way to more of them, and an exchange must never widen what it may do.
+        if caller.project_permissions.is_some() {
+            return Err(ServiceError::InvalidToken);
+        }
         let session = self
             .store
             .session(&caller.session_id)
@@ -77,7 +82,9 @@ impl Services {
                 account: caller.account,
                 tenant: caller.tenant,
                 role: caller.role,
+                granted_roles: caller.granted_roles,
                 session,
+                grant: None,
             },
             refresh,
             client,
