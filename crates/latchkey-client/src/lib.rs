@@ -21,8 +21,8 @@
 mod client;
 mod endpoints;
 mod error;
-mod groups;
 mod grants;
+mod groups;
 mod import;
 mod prune;
 mod secret;

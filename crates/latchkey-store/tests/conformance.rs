@@ -45,10 +45,10 @@ use prune::{
     prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
 };
 // Multi-factor authentication cases live beside this file.
-#[path = "conformance/groups.rs"]
-mod groups;
 #[path = "conformance/cloudspot.rs"]
 mod cloudspot;
+#[path = "conformance/groups.rs"]
+mod groups;
 #[path = "conformance/mfa.rs"]
 mod mfa;
 #[path = "conformance/owned_tenant.rs"]

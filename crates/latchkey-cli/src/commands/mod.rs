@@ -4,8 +4,8 @@
 pub mod apps;
 pub mod audit;
 pub mod auth;
-pub mod groups;
 pub mod grants;
+pub mod groups;
 pub mod import;
 pub mod keys;
 pub mod mfa;

@@ -3,8 +3,8 @@
 mod applications;
 pub mod error;
 pub mod extract;
-mod groups;
 pub mod grants;
+mod groups;
 mod import;
 mod me;
 mod mfa;
