@@ -371,31 +371,6 @@ pub(crate) fn terms_acceptance(row: &impl Columns) -> StoreResult<latchkey_core:
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_prefix_escapes_wildcards() {
-        assert_eq!(like_prefix("a_b%c\\d"), "a\\_b\\%c\\\\d%");
-        assert_eq!(like_prefix(""), "%");
-    }
-
-    #[test]
-    fn audit_cursor_rejects_garbage() {
-        assert!(matches!(
-            parse_audit_cursor("12.abc"),
-            Ok((12, ref id)) if id == "abc"
-        ));
-        for bad in ["", "12", "x.abc", "12.", ".abc"] {
-            assert!(
-                matches!(parse_audit_cursor(bad), Err(StoreError::InvalidCursor)),
-                "{bad:?}"
-            );
-        }
-    }
-}
-
 /// A session row joined with its `session_grants` row (`kind`, `for_client_id`,
 /// `permissions`).
 pub(crate) fn grant(row: &impl Columns) -> StoreResult<crate::GrantRecord> {
@@ -428,4 +403,29 @@ pub(crate) fn external_auth(row: &impl Columns) -> StoreResult<crate::StoredExte
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_prefix_escapes_wildcards() {
+        assert_eq!(like_prefix("a_b%c\\d"), "a\\_b\\%c\\\\d%");
+        assert_eq!(like_prefix(""), "%");
+    }
+
+    #[test]
+    fn audit_cursor_rejects_garbage() {
+        assert!(matches!(
+            parse_audit_cursor("12.abc"),
+            Ok((12, ref id)) if id == "abc"
+        ));
+        for bad in ["", "12", "x.abc", "12.", ".abc"] {
+            assert!(
+                matches!(parse_audit_cursor(bad), Err(StoreError::InvalidCursor)),
+                "{bad:?}"
+            );
+        }
+    }
 }
