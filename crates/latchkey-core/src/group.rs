@@ -118,7 +118,7 @@ mod tests {
     fn effective_role_is_the_union_of_membership_and_granted_roles() {
         let user = builtin("user");
         let admin = builtin("admin");
-        let effective = effective_role(&user, &[admin.clone()]);
+        let effective = effective_role(&user, &[admin]);
         assert_eq!(effective.name, RoleName::user());
         assert!(effective.grants(permissions::USERS_WRITE));
         assert!(effective.grants(permissions::PROFILE_WRITE));

@@ -344,6 +344,21 @@ impl Services {
         self.group_details(tenant, group, false).await
     }
 
+    /// The groups of the tenant an account is in, by name (the account itself, or
+    /// `users.read`); for front doors that show a user's groups.
+    pub async fn user_groups(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        user_id: &str,
+    ) -> Result<Vec<Group>, ServiceError> {
+        if !caller.is_self_in(&tenant.id, user_id) {
+            caller.require(&tenant.id, permissions::USERS_READ)?;
+        }
+        let member = self.find_member(tenant, user_id).await?;
+        Ok(self.store.groups_of(&tenant.id, &member.account.id).await?)
+    }
+
     /// The projects the group is a member of, with its role in each.
     pub async fn group_projects(
         &self,

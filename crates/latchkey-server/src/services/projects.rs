@@ -243,13 +243,33 @@ impl Services {
             .store
             .list_projects(&tenant.id, visible_to, &page)
             .await?;
-        let mut items = Vec::with_capacity(projects.items.len());
-        for project in projects.items {
-            let role = self
-                .caller_project_role(caller, tenant, &project.id)
+        // The caller's roles in all of them: one read, not one per project.
+        let administers_all =
+            caller.account.platform_admin || caller.may(&tenant.id, permissions::USERS_WRITE);
+        let roles = if administers_all || caller.tenant.id != tenant.id {
+            Vec::new()
+        } else {
+            let access = self
+                .store
+                .account_projects(&tenant.id, &caller.account.id)
                 .await?;
-            items.push(ProjectWithRole { project, role });
-        }
+            reduce_access(&caller.role.name, access)
+        };
+        let items = projects
+            .items
+            .into_iter()
+            .map(|project| {
+                let role = if administers_all {
+                    Some(ProjectRole::Admin)
+                } else {
+                    roles
+                        .iter()
+                        .find(|(p, _)| p.id == project.id)
+                        .map(|(_, role)| *role)
+                };
+                ProjectWithRole { project, role }
+            })
+            .collect();
         Ok(Page {
             items,
             next: projects.next,

@@ -70,7 +70,11 @@ async fn groups(store: &dyn Store) {
     let ev = || event(actions::GROUP_CREATE, Some(&acme.id), at(1));
 
     let sales = store
-        .create_group(&group_in(&acme, "sales"), &[ada.id.clone()], &ev())
+        .create_group(
+            &group_in(&acme, "sales"),
+            std::slice::from_ref(&ada.id),
+            &ev(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -94,7 +98,11 @@ async fn groups(store: &dyn Store) {
         .unwrap();
     not_found(
         store
-            .create_group(&group_in(&acme, "ops"), &[eve.id.clone()], &ev())
+            .create_group(
+                &group_in(&acme, "ops"),
+                std::slice::from_ref(&eve.id),
+                &ev(),
+            )
             .await,
     );
     assert_eq!(
@@ -190,14 +198,26 @@ async fn groups(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .set_group_members(&acme.id, &ops.id, &[ada.id.clone()], at(3), &ev())
+        .set_group_members(
+            &acme.id,
+            &ops.id,
+            std::slice::from_ref(&ada.id),
+            at(3),
+            &ev(),
+        )
         .await
         .unwrap();
     let members = store.group_members(&acme.id, &ops.id).await.unwrap();
     assert_eq!(members.len(), 1);
     not_found(
         store
-            .set_group_members(&acme.id, &ops.id, &[eve.id.clone()], at(3), &ev())
+            .set_group_members(
+                &acme.id,
+                &ops.id,
+                std::slice::from_ref(&eve.id),
+                at(3),
+                &ev(),
+            )
             .await,
     );
     assert_eq!(
@@ -345,7 +365,11 @@ async fn projects(store: &dyn Store) {
 
     // Members: accounts of the tenant and groups of the tenant.
     let team = store
-        .create_group(&group_in(&acme, "team"), &[bob.id.clone()], &ev())
+        .create_group(
+            &group_in(&acme, "team"),
+            std::slice::from_ref(&bob.id),
+            &ev(),
+        )
         .await
         .unwrap();
     let foreign = store
