@@ -68,16 +68,27 @@ impl Services {
         if tenant.id == caller.tenant.id {
             return Ok((caller.clone(), tenant));
         }
+        // A grant's restricted token stays in the tenant it was granted in: elsewhere
+        // its restriction would have nothing to reduce and it would act with more.
+        if caller.project_permissions.is_some() {
+            return Err(ServiceError::Forbidden(
+                "a grant's token acts only in the tenant of its grant",
+            ));
+        }
         match self
             .store
             .membership(&tenant.id, &caller.account.id)
             .await?
         {
             Some(membership) => {
-                let role = self.role_of(&tenant, &membership.role).await?;
+                // The effective role there, group-granted roles included.
+                let (role, granted_roles) = self
+                    .effective_role_of(&tenant, &caller.account.id, &membership.role)
+                    .await?;
                 let mut scoped = caller.clone();
                 scoped.tenant = tenant.clone();
                 scoped.role = role;
+                scoped.granted_roles = granted_roles;
                 Ok((scoped, tenant))
             }
             None if caller.account.platform_admin => Ok((caller.clone(), tenant)),

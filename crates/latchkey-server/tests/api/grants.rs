@@ -127,6 +127,31 @@ async fn a_restricted_grant_refreshes_at_the_token_endpoint_and_is_limited(app: 
     assert!(!permissions.contains(&"users.write"), "{permissions:?}");
     assert!(!permissions.contains(&"users.read"), "{permissions:?}");
 
+    // A restricted token acts only in its grant's tenant: alice also administers
+    // `acme`, where her unrestricted token may read the password policy and this may not.
+    app.create_tenant(&admin, "acme").await;
+    let added = app
+        .call(
+            Method::POST,
+            "/api/v1/tenants/acme/members",
+            Some(&admin),
+            Some(json!({"emails": ["alice@example.com"], "role": "admin"})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let policy = "/api/v1/tenants/acme/password-policy";
+    let unrestricted = app
+        .call(Method::GET, policy, Some(&alice_token), None)
+        .await;
+    assert_eq!(unrestricted.status, StatusCode::OK, "{}", unrestricted.body);
+    let elsewhere = app.call(Method::GET, policy, Some(&access), None).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        elsewhere.body
+    );
+
     // Limited: the account is a tenant admin, its restricted token is not.
     let me = app
         .call(Method::GET, "/api/v1/me", Some(&access), None)
