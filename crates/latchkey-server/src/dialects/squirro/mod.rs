@@ -3,7 +3,8 @@
 //! Squirro JSON or forms → services → Squirro JSON.
 //!
 //! Phase 1 serves the token endpoint, users, sessions, the password policy, signup and
-//! workspaces. Groups, project members, grants, external authentications and
+//! workspaces; groups and project members are served too, and [`topic`] serves the
+//! topic API's project calls under `/api/topic`. Grants, external authentications and
 //! `msexchange` come later, as further modules beside these and routes in [`routes`].
 
 mod error;
