@@ -55,35 +55,13 @@ async fn group_object(
     Ok(object)
 }
 
-/// The ids of a `members` field: a JSON list of `{"id": …}` objects (or of ids), sent
-/// as a JSON string in a form or as JSON itself.
-fn member_ids(body: &Map<String, Value>) -> SquirroResult<Option<Vec<String>>> {
-    let Some(value) = json_in_form(body, "members")? else {
+/// The ids of a list field sent as a JSON string in a form (or as JSON itself): `{"id":
+/// …}` objects, as `members` carries them, or plain ids, as `projects` does.
+fn ids(body: &Map<String, Value>, key: &str) -> SquirroResult<Option<Vec<String>>> {
+    let Some(value) = json_in_form(body, key)? else {
         return Ok(None);
     };
-    let bad = || SquirroError::bad_request("`members` must be a JSON list of {\"id\": …} objects");
-    let items = value.as_array().ok_or_else(bad)?;
-    items
-        .iter()
-        .map(|item| match item {
-            Value::String(id) => Ok(id.clone()),
-            Value::Object(map) => map
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(bad),
-            _ => Err(bad()),
-        })
-        .collect::<SquirroResult<Vec<_>>>()
-        .map(Some)
-}
-
-/// The ids of a `projects` field: a JSON list of project ids (or `{"id": …}` objects).
-fn project_ids(body: &Map<String, Value>) -> SquirroResult<Option<Vec<String>>> {
-    let Some(value) = json_in_form(body, "projects")? else {
-        return Ok(None);
-    };
-    let bad = || SquirroError::bad_request("`projects` must be a JSON list of project ids");
+    let bad = || SquirroError::bad_request(format!("`{key}` must be a JSON list of ids"));
     let items = value.as_array().ok_or_else(bad)?;
     items
         .iter()
@@ -132,7 +110,7 @@ pub async fn create(
 ) -> SquirroResult<(StatusCode, Json<Value>)> {
     let (caller, tenant) = state.caller_in(&caller, &tenant).await?;
     let name = required(&body, "name")?;
-    let members = member_ids(&body)?.unwrap_or_default();
+    let members = ids(&body, "members")?.unwrap_or_default();
     let details = state
         .create_group(&caller, &tenant, &name, &members)
         .await?;
@@ -169,8 +147,8 @@ pub async fn update(
 ) -> SquirroResult<Json<Value>> {
     let (caller, tenant) = state.caller_in(&caller, &tenant).await?;
     let name = text(&body, "name")?.filter(|n| !n.is_empty());
-    let members = member_ids(&body)?;
-    let projects = project_ids(&body)?;
+    let members = ids(&body, "members")?;
+    let projects = ids(&body, "projects")?;
     let mut details = state
         .update_group(&caller, &tenant, &id, name.as_deref(), members.as_deref())
         .await?;
