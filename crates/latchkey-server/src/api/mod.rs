@@ -207,6 +207,10 @@ pub fn router(state: AppState) -> Router {
             crate::dialects::squirro::MOUNT,
             crate::dialects::squirro::routes(),
         )
+        .nest(
+            crate::dialects::squirro::topic::MOUNT,
+            crate::dialects::squirro::topic::routes(),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -3,11 +3,15 @@
 //! Squirro JSON or forms → services → Squirro JSON.
 //!
 //! Phase 1 serves the token endpoint, users, sessions, the password policy, signup and
-//! workspaces. Groups, project members, grants, external authentications and
+//! workspaces; groups and project members are served too, and [`topic`] serves the
+//! topic API's project calls under `/api/topic`. Grants, external authentications and
 //! `msexchange` come later, as further modules beside these and routes in [`routes`].
 
 mod error;
+mod groups;
+mod projects;
 mod token;
+pub mod topic;
 mod users;
 mod wire;
 mod workspaces;
@@ -68,6 +72,31 @@ pub fn routes() -> Router<AppState> {
             .route(
                 &format!("/{version}/{{tenant}}/users/{{id}}/sessions/{{sid}}"),
                 get(users::get_session).delete(users::delete_session),
+            );
+        // Groups and project members (`get_groups` … `delete_project_member`).
+        router = router
+            .route(
+                &format!("/{version}/{{tenant}}/groups"),
+                get(groups::list).post(groups::create),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/groups/{{id}}"),
+                get(groups::get)
+                    .put(groups::update)
+                    .post(groups::add_member)
+                    .delete(groups::delete),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/groups/{{id}}/members/{{user_id}}"),
+                delete(groups::delete_member),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/projects/{{pid}}/members"),
+                get(projects::list).post(projects::add),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/projects/{{pid}}/members/{{mid}}"),
+                put(projects::update).delete(projects::delete),
             );
     }
     // Unknown paths and methods under the mount answer in Squirro's error shape too.

@@ -107,7 +107,9 @@ pub async fn create(
 }
 
 /// `GET users/{id}`: the user (members see themselves; `users.read` for others), with
-/// `groups` and, with `include_projects=True`, `projects` (both empty lists for now).
+/// its groups (`groups: [{id, name}]`, which `delete_workspace_user` reads) and, with
+/// `include_projects=True`, the projects it can access (`projects: [{id, title,
+/// role}]`, `role` its effective project role).
 pub async fn get(
     State(state): State<AppState>,
     SquirroCaller(caller): SquirroCaller,
@@ -121,8 +123,25 @@ pub async fn get(
     let (caller, tenant) = scoped(&state, &caller, &tenant).await?;
     let record = state.member(&caller, &tenant, &id).await?;
     let mut object = user_object(&state, &tenant, &record).await?;
-    if include_projects && let Some(map) = object.as_object_mut() {
-        map.insert("projects".into(), json!([]));
+    let groups = state.user_groups(&caller, &tenant, &id).await?;
+    let projects = if include_projects {
+        Some(state.user_projects(&caller, &tenant, &id).await?)
+    } else {
+        None
+    };
+    if let Some(map) = object.as_object_mut() {
+        let groups: Vec<Value> = groups
+            .iter()
+            .map(|g| json!({ "id": g.id.as_str(), "name": g.name.as_str() }))
+            .collect();
+        map.insert("groups".into(), Value::Array(groups));
+        if let Some(projects) = projects {
+            let projects: Vec<Value> = projects
+                .iter()
+                .map(|(p, role)| json!({ "id": p.id.as_str(), "title": p.title, "role": role.as_str() }))
+                .collect();
+            map.insert("projects".into(), Value::Array(projects));
+        }
     }
     Ok(Json(object))
 }

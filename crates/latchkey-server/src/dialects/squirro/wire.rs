@@ -77,8 +77,7 @@ pub fn full_name(account: &Account) -> String {
 }
 
 /// A user object: `{id, email, full_name, role, role_permissions, tenant, …custom
-/// keys…}`. `groups` (`[{id}]`) is always present; Latchkey has no groups yet, so it is
-/// empty.
+/// keys…}`. `groups` is always present, empty here; `users::get` fills it.
 pub fn user(record: &MemberRecord, tenant: &Tenant, role_permissions: &[String]) -> Value {
     let account = &record.account;
     let mut object = Map::new();

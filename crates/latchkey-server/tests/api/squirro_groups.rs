@@ -1,0 +1,327 @@
+//! The Squirro dialect's groups, project members and topic projects over HTTP (wire
+//! details the Python suite does not pin down): the bare group array, JSON inside form
+//! fields, 200 (not 201) for a new project member, 201 for groups and topic projects,
+//! empty 204s and Squirro error objects.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Reply, TestApp, USER_PASSWORD, on_both_backends};
+
+on_both_backends!(
+    groups_wire_details,
+    project_members_and_topic_projects_wire_details,
+);
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    fields: &[(&str, &str)],
+) -> Reply {
+    let request = app
+        .http
+        .request(method, app.url(path))
+        .form(fields)
+        .bearer_auth(token);
+    TestApp::read(request.send().await.unwrap()).await
+}
+
+fn assert_error(reply: &Reply, status: StatusCode) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert!(
+        reply.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        reply.body
+    );
+}
+
+fn assert_empty_204(reply: &Reply) {
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(reply.body, Value::Null);
+}
+
+async fn groups_wire_details(app: TestApp) {
+    let admin = app.admin_token().await;
+    let alice = app
+        .create_user(&admin, "default", "alice.g@example.com", "user")
+        .await;
+    let bob = app
+        .create_user(&admin, "default", "bob.g@example.com", "user")
+        .await;
+    const GROUPS: &str = "/api/user/v0/default/groups";
+
+    // `members` is a JSON string inside the form.
+    let members = json!([{ "id": alice }]).to_string();
+    let created = send(
+        &app,
+        Method::POST,
+        GROUPS,
+        &admin,
+        &[("name", "Analysts"), ("members", &members)],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let gid = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["name"], "Analysts");
+    assert_eq!(created.body["members"][0]["id"], alice.as_str());
+    assert_eq!(created.body["members"][0]["email"], "alice.g@example.com");
+    assert!(created.body["members"][0]["role_permissions"].is_array());
+    assert_eq!(created.body["members"][0]["tenant"], "default");
+
+    // Not JSON, or not a list: 400; a taken name: 409; an unknown member: 404.
+    for bad in ["not json", "{\"id\": 1}", "[1]"] {
+        let reply = send(
+            &app,
+            Method::POST,
+            GROUPS,
+            &admin,
+            &[("name", "Other"), ("members", bad)],
+        )
+        .await;
+        assert_error(&reply, StatusCode::BAD_REQUEST);
+    }
+    let reply = send(&app, Method::POST, GROUPS, &admin, &[("name", "Analysts")]).await;
+    assert_error(&reply, StatusCode::CONFLICT);
+    let unknown = json!([{ "id": "A".repeat(22) }]).to_string();
+    let reply = send(
+        &app,
+        Method::POST,
+        GROUPS,
+        &admin,
+        &[("name", "Ghosts"), ("members", &unknown)],
+    )
+    .await;
+    assert_error(&reply, StatusCode::NOT_FOUND);
+
+    // The list is a bare JSON array.
+    let listed = app.call(Method::GET, GROUPS, Some(&admin), None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let listed = listed.body.as_array().expect("a bare array").clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], gid.as_str());
+
+    // POST to the group itself adds a member: 200 with the user object.
+    let path = format!("{GROUPS}/{gid}");
+    let added = send(&app, Method::POST, &path, &admin, &[("user_id", &bob)]).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(added.body["id"], bob.as_str());
+    assert_eq!(added.body["email"], "bob.g@example.com");
+    let again = send(&app, Method::POST, &path, &admin, &[("user_id", &bob)]).await;
+    assert_error(&again, StatusCode::CONFLICT);
+
+    // The user object names the user's groups.
+    let user = app
+        .call(
+            Method::GET,
+            &format!("/api/user/v0/default/users/{bob}?include_projects=False"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        user.body["groups"],
+        json!([{ "id": gid, "name": "Analysts" }])
+    );
+
+    // PUT renames and replaces members (JSON string); `include_projects` is honoured.
+    let members = json!([{ "id": bob }]).to_string();
+    let updated = send(
+        &app,
+        Method::PUT,
+        &path,
+        &admin,
+        &[("name", "Researchers"), ("members", &members)],
+    )
+    .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["name"], "Researchers");
+    assert_eq!(updated.body["members"].as_array().unwrap().len(), 1);
+    let got = app
+        .call(
+            Method::GET,
+            &format!("{path}?include_projects=True"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(got.body["projects"], json!([]));
+    let got = app
+        .call(
+            Method::GET,
+            &format!("{path}?include_projects=False"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(got.body.get("projects").is_none());
+
+    // Members of the tenant without `users.write` are refused (403).
+    let user_token = app
+        .token("default", "alice.g@example.com", USER_PASSWORD)
+        .await;
+    let refused = send(&app, Method::POST, GROUPS, &user_token, &[("name", "Mine")]).await;
+    assert_error(&refused, StatusCode::FORBIDDEN);
+
+    // Member removal and group deletion: empty 204s; then 404.
+    let removed = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/members/{bob}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_empty_204(&removed);
+    let removed = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/members/{bob}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_error(&removed, StatusCode::NOT_FOUND);
+    assert_empty_204(&app.call(Method::DELETE, &path, Some(&admin), None).await);
+    assert_error(
+        &app.call(Method::GET, &path, Some(&admin), None).await,
+        StatusCode::NOT_FOUND,
+    );
+}
+
+async fn project_members_and_topic_projects_wire_details(app: TestApp) {
+    let admin = app.admin_token().await;
+    let carol = app
+        .create_user(&admin, "default", "carol.p@example.com", "user")
+        .await;
+    const PROJECTS: &str = "/api/topic/v0/default/projects";
+
+    // Topic projects: a form, 201; a bare list; 400 without a title.
+    let created = send(
+        &app,
+        Method::POST,
+        PROJECTS,
+        &admin,
+        &[("title", "Research"), ("description", "d"), ("token", "x")],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["title"], "Research");
+    assert_eq!(created.body["description"], "d");
+    let pid = created.body["id"].as_str().unwrap().to_owned();
+    let reply = send(
+        &app,
+        Method::POST,
+        PROJECTS,
+        &admin,
+        &[("description", "d")],
+    )
+    .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST);
+    let listed = app.call(Method::GET, PROJECTS, Some(&admin), None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(
+        listed
+            .body
+            .as_array()
+            .expect("a bare array")
+            .iter()
+            .any(|p| p["id"] == pid.as_str())
+    );
+    let unknown_path = app
+        .call(
+            Method::GET,
+            "/api/topic/v0/default/nothing",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_error(&unknown_path, StatusCode::NOT_FOUND);
+
+    // Adding a member answers 200 (not 201) with one member object.
+    let members = format!("/api/user/v0/default/projects/{pid}/members");
+    let added = send(
+        &app,
+        Method::POST,
+        &members,
+        &admin,
+        &[("role", "reader"), ("user_id", &carol)],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(added.body["member_id"], carol.as_str());
+    assert_eq!(added.body["member_type"], "user");
+    assert_eq!(added.body["email"], "carol.p@example.com");
+    assert_eq!(added.body["server_role"], "user");
+    assert_eq!(added.body["project_role"], "reader");
+    assert_eq!(added.body["project_id"], pid.as_str());
+    assert!(added.body["permissions"].is_array());
+    // Neither or both of user_id/group_id, or an unknown role: 400; again: 409.
+    let reply = send(&app, Method::POST, &members, &admin, &[("role", "reader")]).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST);
+    let reply = send(
+        &app,
+        Method::POST,
+        &members,
+        &admin,
+        &[("role", "owner"), ("user_id", &carol)],
+    )
+    .await;
+    assert_error(&reply, StatusCode::BAD_REQUEST);
+    let reply = send(
+        &app,
+        Method::POST,
+        &members,
+        &admin,
+        &[("role", "reader"), ("user_id", &carol)],
+    )
+    .await;
+    assert_error(&reply, StatusCode::CONFLICT);
+
+    let listed = app.call(Method::GET, &members, Some(&admin), None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(
+        listed.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["member_id"] == carol.as_str())
+    );
+    let member = format!("{members}/{carol}");
+    let updated = send(&app, Method::PUT, &member, &admin, &[("role", "member")]).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["project_role"], "member");
+
+    // A project member who is no project administrator cannot manage members (403).
+    let carol_token = app
+        .token("default", "carol.p@example.com", USER_PASSWORD)
+        .await;
+    let refused = send(
+        &app,
+        Method::PUT,
+        &member,
+        &carol_token,
+        &[("role", "admin")],
+    )
+    .await;
+    assert_error(&refused, StatusCode::FORBIDDEN);
+
+    assert_empty_204(&app.call(Method::DELETE, &member, Some(&admin), None).await);
+    assert_error(
+        &app.call(Method::DELETE, &member, Some(&admin), None).await,
+        StatusCode::NOT_FOUND,
+    );
+    let project = format!("{PROJECTS}/{pid}");
+    assert_eq!(
+        app.call(Method::GET, &project, Some(&admin), None)
+            .await
+            .body["id"],
+        pid.as_str()
+    );
+    assert_empty_204(&app.call(Method::DELETE, &project, Some(&admin), None).await);
+    assert_error(
+        &app.call(Method::GET, &project, Some(&admin), None).await,
+        StatusCode::NOT_FOUND,
+    );
+}
