@@ -6,7 +6,10 @@
 //! workspaces. Groups, project members, grants, external authentications and
 //! `msexchange` come later, as further modules beside these and routes in [`routes`].
 
+mod authentications;
 mod error;
+mod grants;
+mod msexchange;
 mod token;
 mod users;
 mod wire;
@@ -29,6 +32,8 @@ const VERSIONS: [&str; 3] = ["v0", "v1", "v2"];
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/oauth2/token", post(token::token))
+        // Grants, authentications and msexchange (phase 2, SQ-X).
+        .route("/msexchange/oauth2_token", get(msexchange::oauth2_token))
         .route("/v2/signup", post(workspaces::signup))
         .route(
             "/v2/workspaces",
@@ -68,6 +73,17 @@ pub fn routes() -> Router<AppState> {
             .route(
                 &format!("/{version}/{{tenant}}/users/{{id}}/sessions/{{sid}}"),
                 get(users::get_session).delete(users::delete_session),
+            )
+            // Grants and authentications (phase 2, SQ-X).
+            .route(
+                &format!("/{version}/{{tenant}}/users/{{id}}/grants"),
+                get(grants::list).post(grants::create),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/authentications/{{service}}/{{id}}"),
+                get(authentications::get)
+                    .post(authentications::put)
+                    .delete(authentications::delete),
             );
     }
     // Unknown paths and methods under the mount answer in Squirro's error shape too.
