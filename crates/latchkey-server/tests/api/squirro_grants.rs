@@ -55,7 +55,10 @@ async fn grants_are_created_listed_used_and_revoked(app: TestApp) {
         &app,
         &grants,
         Some(&admin),
-        &[("type", "user"), ("project_permissions", "items.*, projects.read.*")],
+        &[
+            ("type", "user"),
+            ("project_permissions", "items.*, projects.read.*"),
+        ],
     )
     .await;
     status(&created, StatusCode::CREATED);
@@ -152,7 +155,9 @@ async fn grants_are_created_listed_used_and_revoked(app: TestApp) {
         .await,
         StatusCode::BAD_REQUEST,
     );
-    let alice_token = app.token("default", "sq.alice@example.com", USER_PASSWORD).await;
+    let alice_token = app
+        .token("default", "sq.alice@example.com", USER_PASSWORD)
+        .await;
     status(
         &form(
             &app,
@@ -168,13 +173,22 @@ async fn grants_are_created_listed_used_and_revoked(app: TestApp) {
             &app,
             &grants,
             Some(&admin),
-            &[("type", "user"), ("client_id", "crm"), ("client_secret", "x")],
+            &[
+                ("type", "user"),
+                ("client_id", "crm"),
+                ("client_secret", "x"),
+            ],
         )
         .await,
         StatusCode::FORBIDDEN,
     );
     status(
-        &get(&app, &format!("{grants}?client_id=crm&client_secret=x"), &admin).await,
+        &get(
+            &app,
+            &format!("{grants}?client_id=crm&client_secret=x"),
+            &admin,
+        )
+        .await,
         StatusCode::FORBIDDEN,
     );
 
@@ -240,7 +254,10 @@ async fn the_token_endpoint_checks_clients_and_signs_in_by_ext_id(app: TestApp) 
     assert_eq!(ok.body["user_id"], alice.as_str());
     assert_eq!(ok.body["tenant"], "default");
     assert_eq!(ok.body["project_permissions"], Value::Null);
-    assert_eq!(claims(ok.body["access_token"].as_str().unwrap())["azp"], "crm");
+    assert_eq!(
+        claims(ok.body["access_token"].as_str().unwrap())["azp"],
+        "crm"
+    );
 
     status(
         &ext_id(None, Some("default"), "sf1").await,
@@ -328,7 +345,10 @@ async fn authentications_over_the_squirro_wire(app: TestApp) {
         let app = &app;
         let admin = admin.clone();
         let path = path.clone();
-        async move { app.call(Method::POST, &path, Some(&admin), Some(body)).await }
+        async move {
+            app.call(Method::POST, &path, Some(&admin), Some(body))
+                .await
+        }
     };
     let created = put(json!({
         "service_user": "db1",
@@ -369,7 +389,9 @@ async fn authentications_over_the_squirro_wire(app: TestApp) {
     // Another member may not read alice's credentials.
     app.create_user(&admin, "default", "sq.bob@example.com", "user")
         .await;
-    let bob = app.token("default", "sq.bob@example.com", USER_PASSWORD).await;
+    let bob = app
+        .token("default", "sq.bob@example.com", USER_PASSWORD)
+        .await;
     status(&get(&app, &path, &bob).await, StatusCode::FORBIDDEN);
 
     let deleted = app.call(Method::DELETE, &path, Some(&admin), None).await;
@@ -384,7 +406,12 @@ async fn authentications_over_the_squirro_wire(app: TestApp) {
 
 async fn msexchange_without_configuration_is_a_client_error(app: TestApp) {
     let admin = app.admin_token().await;
-    let refused = get(&app, "/api/user/msexchange/oauth2_token?msexchuid_token=a.b.c", &admin).await;
+    let refused = get(
+        &app,
+        "/api/user/msexchange/oauth2_token?msexchuid_token=a.b.c",
+        &admin,
+    )
+    .await;
     status(&refused, StatusCode::BAD_REQUEST);
     assert!(
         refused.body["error"]

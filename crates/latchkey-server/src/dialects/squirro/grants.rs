@@ -28,7 +28,9 @@ pub async fn verified_client(
         return Ok(None);
     };
     let secret = client_secret.filter(|s| !s.is_empty());
-    Ok(Some(state.authenticate_client(tenant, client_id, secret).await?))
+    Ok(Some(
+        state.authenticate_client(tenant, client_id, secret).await?,
+    ))
 }
 
 /// Squirro's grant timestamps: `YYYY-MM-DD HH:MM:SS` in UTC.

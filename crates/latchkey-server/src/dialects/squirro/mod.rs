@@ -3,8 +3,8 @@
 //! Squirro JSON or forms → services → Squirro JSON.
 //!
 //! Phase 1 serves the token endpoint, users, sessions, the password policy, signup and
-//! workspaces. Groups, project members, grants, external authentications and
-//! `msexchange` come later, as further modules beside these and routes in [`routes`].
+//! workspaces; grants, external authentications, `ext_id` and `msexchange` follow in
+//! their own modules. Groups and project members come later.
 
 mod authentications;
 mod error;

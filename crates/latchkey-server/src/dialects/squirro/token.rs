@@ -74,9 +74,9 @@ pub async fn token(
                     ServiceError::UnauthorizedClient,
                 ));
             };
-            let domain = tenant.as_deref().ok_or_else(|| {
-                SquirroError::bad_request("the grant `ext_id` needs `tenant`")
-            })?;
+            let domain = tenant
+                .as_deref()
+                .ok_or_else(|| SquirroError::bad_request("the grant `ext_id` needs `tenant`"))?;
             let tenant = state
                 .tenant_by_domain(domain)
                 .await
