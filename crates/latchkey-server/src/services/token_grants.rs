@@ -39,6 +39,22 @@ impl Services {
         }
     }
 
+    /// The tenant of a refresh token's session, when the token is known (a client that
+    /// names no tenant is authenticated in it).
+    pub async fn tenant_of_refresh_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<latchkey_core::Tenant>, ServiceError> {
+        match self
+            .store
+            .session_of_refresh_token(&hash_opaque_token(presented))
+            .await?
+        {
+            Some(session) => self.tenant_by_id(&session.tenant_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Exchanges a valid access token for a new access token and a new refresh token in
     /// the same session (the session's other refresh tokens stay valid). Only tokens
     /// issued to `client` are accepted.

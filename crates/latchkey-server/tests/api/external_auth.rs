@@ -223,16 +223,16 @@ async fn msexchange_tokens_are_refused_without_configuration(app: TestApp) {
 
 // ---- Microsoft Exchange identity tokens with a configured issuer ----------------------
 
-const ISSUER: &str = "https://exchange.example.com";
-const AUDIENCE: &str = "https://addin.example.com/app";
+pub const ISSUER: &str = "https://exchange.example.com";
+pub const AUDIENCE: &str = "https://addin.example.com/app";
 
-struct Issuer {
+pub struct Issuer {
     pkcs8: Vec<u8>,
 }
 
 impl Issuer {
     /// A fresh P-256 key pair, its public half written as a JWKS file.
-    fn generate(path: &std::path::Path) -> Self {
+    pub fn generate(path: &std::path::Path) -> Self {
         let rng = ring::rand::SystemRandom::new();
         let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
         let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
@@ -249,7 +249,7 @@ impl Issuer {
         }
     }
 
-    fn token(&self, iss: &str, aud: &str, exp: i64, msexchuid: &str) -> String {
+    pub fn token(&self, iss: &str, aud: &str, exp: i64, msexchuid: &str) -> String {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some("k1".into());
         jsonwebtoken::encode(

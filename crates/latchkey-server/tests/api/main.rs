@@ -16,6 +16,7 @@ mod projects;
 mod prune;
 mod signing_keys;
 mod squirro;
+mod squirro_grants;
 mod squirro_groups;
 mod terms;
 

@@ -2,13 +2,16 @@
 //! `SquirroClient` calls (see `docs/dialects/squirro.md`). Handlers only translate:
 //! Squirro JSON or forms → services → Squirro JSON.
 //!
-//! Phase 1 serves the token endpoint, users, sessions, the password policy, signup and
-//! workspaces; groups and project members are served too, and [`topic`] serves the
-//! topic API's project calls under `/api/topic`. Grants, external authentications and
-//! `msexchange` come later, as further modules beside these and routes in [`routes`].
+//! It serves the token endpoint, users, sessions, the password policy, signup and
+//! workspaces, groups and project members, grants, external authentications, `ext_id`
+//! and `msexchange`, each in its own module; [`topic`] serves the topic API's project
+//! calls under `/api/topic`.
 
+mod authentications;
 mod error;
+mod grants;
 mod groups;
+mod msexchange;
 mod projects;
 mod token;
 pub mod topic;
@@ -33,6 +36,8 @@ const VERSIONS: [&str; 3] = ["v0", "v1", "v2"];
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/oauth2/token", post(token::token))
+        // Grants, authentications and msexchange (phase 2, SQ-X).
+        .route("/msexchange/oauth2_token", get(msexchange::oauth2_token))
         .route("/v2/signup", post(workspaces::signup))
         .route(
             "/v2/workspaces",
@@ -72,6 +77,17 @@ pub fn routes() -> Router<AppState> {
             .route(
                 &format!("/{version}/{{tenant}}/users/{{id}}/sessions/{{sid}}"),
                 get(users::get_session).delete(users::delete_session),
+            )
+            // Grants and authentications (phase 2, SQ-X).
+            .route(
+                &format!("/{version}/{{tenant}}/users/{{id}}/grants"),
+                get(grants::list).post(grants::create),
+            )
+            .route(
+                &format!("/{version}/{{tenant}}/authentications/{{service}}/{{id}}"),
+                get(authentications::get)
+                    .post(authentications::put)
+                    .delete(authentications::delete),
             );
         // Groups and project members (`get_groups` … `delete_project_member`).
         router = router
