@@ -49,6 +49,14 @@ impl Default for HashingConfig {
 /// Days pruned accounts stay restorable unless `prune_retention_days` says otherwise.
 pub const DEFAULT_PRUNE_RETENTION_DAYS: u32 = 30;
 
+/// Seconds a rotated refresh token is still honoured unless
+/// `refresh_reuse_grace_seconds` says otherwise.
+pub const DEFAULT_REFRESH_REUSE_GRACE_SECONDS: u32 = 10;
+
+/// The longest grace a deployment may configure: RFC 9700 wants a replayed refresh token
+/// detected, and every second of grace is a second in which a copy is honoured instead.
+pub const MAX_REFRESH_REUSE_GRACE_SECONDS: u32 = 60;
+
 /// The settings the server runs with, after every layer has been applied.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -71,6 +79,11 @@ pub struct Config {
     pub signing_algorithm: SigningAlgorithm,
     /// Days a pruned account can be restored before housekeeping purges it (default 30).
     pub prune_retention_days: u32,
+    /// Seconds after a refresh token's rotation during which presenting it again is
+    /// honoured with another replacement (processes sharing one token, a lost answer)
+    /// rather than treated as theft; 0 treats every second use as theft (default 10, at
+    /// most 60).
+    pub refresh_reuse_grace_seconds: u32,
     /// Issuers of Microsoft Exchange identity tokens trusted for sign-in (none: that
     /// sign-in is not configured).
     pub msexchange_issuers: Vec<crate::services::MsExchangeIssuerConfig>,
@@ -123,6 +136,7 @@ struct FileConfig {
     hashing: Option<HashingConfig>,
     signing_algorithm: Option<String>,
     prune_retention_days: Option<u32>,
+    refresh_reuse_grace_seconds: Option<u32>,
     msexchange: Option<MsExchangeFile>,
     signup: Option<SignupFile>,
     workspaces: Option<WorkspacesFile>,
@@ -293,6 +307,23 @@ impl Config {
             ));
         }
 
+        let grace_error = || {
+            invalid(
+                "refresh_reuse_grace_seconds",
+                format!("expected a whole number of seconds (0-{MAX_REFRESH_REUSE_GRACE_SECONDS})"),
+            )
+        };
+        let refresh_reuse_grace_seconds =
+            match env("LATCHKEY_REFRESH_REUSE_GRACE_SECONDS").filter(|v| !v.is_empty()) {
+                Some(text) => text.trim().parse::<u32>().map_err(|_| grace_error())?,
+                None => file
+                    .refresh_reuse_grace_seconds
+                    .unwrap_or(DEFAULT_REFRESH_REUSE_GRACE_SECONDS),
+            };
+        if refresh_reuse_grace_seconds > MAX_REFRESH_REUSE_GRACE_SECONDS {
+            return Err(grace_error());
+        }
+
         // The environment (a JSON array of the same objects) replaces the file's list.
         let msexchange_issuers = match env("LATCHKEY_MSEXCHANGE_ISSUERS").filter(|v| !v.is_empty()) {
             Some(text) => serde_json::from_str(&text).map_err(|e| {
@@ -330,6 +361,7 @@ impl Config {
             hashing,
             signing_algorithm,
             prune_retention_days,
+            refresh_reuse_grace_seconds,
             msexchange_issuers,
             signup_enabled,
             workspaces_self_service,
@@ -387,6 +419,40 @@ mod tests {
             "http://127.0.0.1:8080"
         );
         assert!(config.store_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn refresh_reuse_grace_comes_from_file_or_environment_and_is_bounded() {
+        assert_eq!(
+            load(Overrides::default(), &[])
+                .unwrap()
+                .refresh_reuse_grace_seconds,
+            DEFAULT_REFRESH_REUSE_GRACE_SECONDS
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latchkey.toml");
+        std::fs::write(&file, "refresh_reuse_grace_seconds = 0\n").unwrap();
+        let with_file = || Overrides {
+            config_file: Some(file.clone()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            load(with_file(), &[]).unwrap().refresh_reuse_grace_seconds,
+            0
+        );
+        let env = [("LATCHKEY_REFRESH_REUSE_GRACE_SECONDS", "30")];
+        assert_eq!(
+            load(with_file(), &env).unwrap().refresh_reuse_grace_seconds,
+            30
+        );
+        for bad in ["61", "-1", "ten"] {
+            let error = load(
+                Overrides::default(),
+                &[("LATCHKEY_REFRESH_REUSE_GRACE_SECONDS", bad)],
+            )
+            .unwrap_err();
+            assert_eq!(error.setting, "refresh_reuse_grace_seconds", "{bad}");
+        }
     }
 
     #[test]

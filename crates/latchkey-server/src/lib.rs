@@ -106,7 +106,12 @@ impl Server {
             clock,
             metrics: Arc::new(metrics::Metrics::default()),
             lockout: LockoutPolicy::default(),
-            lifetimes: TokenLifetimes::default(),
+            lifetimes: TokenLifetimes {
+                refresh_reuse_grace: time::Duration::seconds(i64::from(
+                    config.refresh_reuse_grace_seconds,
+                )),
+                ..TokenLifetimes::default()
+            },
             public_url: config.public_url_for(bound),
             hot: services::HotRows::default(),
             prune_retention: time::Duration::days(i64::from(config.prune_retention_days)),

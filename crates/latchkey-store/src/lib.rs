@@ -544,9 +544,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Exchanges the refresh token hashed as `presented` for `replacement`, whose expiry
     /// is capped at the session's end. A token of another `tenant`, or presented by another
-    /// client than the session's, is `Unknown` and left unspent. A token rotated at most `grace` ago is `AlreadyRotated` (refused, session
-    /// kept: two requests of one client racing); one rotated longer ago revokes its
-    /// session and deletes its tokens (reuse detection, recorded as a
+    /// client than the session's, is `Unknown` and left unspent. A token rotated at most `grace`
+    /// ago (`grace` > 0) is honoured again: `replacement` is stored beside the first
+    /// replacement, in the same session ([`RotationOutcome::ReissuedInGrace`]: processes
+    /// sharing one token, requests racing, a lost answer). One rotated longer ago (or at
+    /// all, with a zero grace) revokes its session and deletes its tokens (reuse detection, recorded as a
     /// `session.refresh_reuse_detected` audit event). On success the session's
     /// `last_seen_at` becomes `now`. A grant's token is never rotated: after the same
     /// tenant, client and activity checks (and its own expiry, the grant's end) it

@@ -153,9 +153,11 @@ pub enum RotationOutcome {
     Expired,
     /// The session was revoked or ended.
     SessionInactive,
-    /// The token was rotated moments ago (within the grace period): refused, but the
-    /// session stays, since two requests of one client racing look exactly like this.
-    AlreadyRotated,
+    /// The token was rotated moments ago (within the grace period) and was honoured
+    /// again: another replacement now stands beside the first, in the same session.
+    /// Processes sharing one refresh token, two requests racing and a lost answer all
+    /// look like this.
+    ReissuedInGrace(Session),
     /// An already-rotated token came back after the grace period: the session and all its
     /// tokens are now revoked.
     ReuseDetected(Session),

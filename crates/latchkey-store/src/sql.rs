@@ -1947,11 +1947,24 @@ macro_rules! impl_store {
                     // No refresh token outlives its session.
                     let replacement_expires_at = replacement_expires_at.min(session.expires_at);
                     if let Some(rotated_at) = token.opt_time("rotated_at")? {
-                        if now - rotated_at <= grace {
-                            // Most likely two requests of one client racing. Refuse without
-                            // revoking; issuing another token here would let a thief who
-                            // replays quickly keep a second, undetectable chain.
-                            return Ok(RotationOutcome::AlreadyRotated);
+                        if grace > time::Duration::ZERO && now - rotated_at <= grace {
+                            // Processes sharing one token, two requests racing, or a lost
+                            // answer: honoured with a replacement of its own, in the same
+                            // session, so one revocation or one later replay still ends
+                            // every chain. The grace is short and configurable (0 turns
+                            // this off) because a thief replaying inside it is honoured too.
+                            Self::insert_refresh_token(
+                                &mut tx,
+                                replacement,
+                                &session_id,
+                                now,
+                                replacement_expires_at,
+                            )
+                            .await?;
+                            let session = Self::touch_session(&mut tx, session, now).await?;
+                            tx.commit().await?;
+                            lane.durable().await?;
+                            return Ok(RotationOutcome::ReissuedInGrace(session));
                         }
                         // A spent token came back: someone holds a copy. End the session
                         // for every holder.

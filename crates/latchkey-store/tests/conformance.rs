@@ -224,7 +224,7 @@ async fn racing_first_signing_keys_conflict() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_rotations_of_one_token_rotate_it_once() {
+async fn concurrent_rotations_rotate_once_and_honour_the_racers() {
     run(concurrent_rotations).await;
 }
 
@@ -2085,43 +2085,88 @@ async fn refresh_rotation(store: &dyn Store) {
         Some(rotated.clone())
     );
 
-    // The client lost the answer, or two of its requests raced, and r0 comes back
-    // within the grace period: refused, but nothing else happens.
-    for now in [at(100), at(120)] {
-        assert_eq!(
-            store
-                .rotate_refresh_token(&acme.id, "conformance", "r0", "r1b", at(4010), grace, now)
-                .await
-                .unwrap(),
-            RotationOutcome::AlreadyRotated
-        );
-    }
-    // No second replacement was issued, the session was neither revoked nor touched, and
-    // no reuse was recorded.
-    assert_eq!(
-        store
+    // Another process sharing r0, a lost answer or two racing requests: r0 comes back
+    // within the grace period and is honoured with a replacement of its own, in the
+    // same session.
+    for (now, replacement) in [(at(100), "r1b"), (at(120), "r1c")] {
+        let RotationOutcome::ReissuedInGrace(reissued) = store
             .rotate_refresh_token(
                 &acme.id,
                 "conformance",
-                "r1b",
-                "r2b",
+                "r0",
+                replacement,
                 at(4010),
                 grace,
-                at(121)
+                now,
             )
             .await
-            .unwrap(),
-        RotationOutcome::Unknown
-    );
-    assert_eq!(
-        store.session(&session.id).await.unwrap(),
-        Some(rotated.clone())
-    );
+            .unwrap()
+        else {
+            panic!("r0 should be honoured again at {now}");
+        };
+        assert_eq!(reissued.id, session.id);
+        assert_eq!(reissued.last_seen_at, now);
+    }
+    // Each sibling is a live token of that session; none of this counts as reuse.
+    let RotationOutcome::Rotated(sibling) = store
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r1b",
+            "r2b",
+            at(4010),
+            grace,
+            at(121),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("r1b should rotate");
+    };
+    assert_eq!(sibling.id, session.id);
     assert!(
         !actions_logged(store, &acme.id)
             .await
             .iter()
             .any(|a| a == actions::REFRESH_REUSE)
+    );
+    // Once the grace is over, r0 is a replay again (checked in
+    // `refresh_reuse_after_grace_revokes_the_session`); with no grace at all, every
+    // second use is.
+    let strict = new_session(&ada, &acme, at(0));
+    sign_in(store, &strict, "s0").await;
+    for (presented, replacement) in [("s0", "s1"), ("s0", "s1b")] {
+        let outcome = store
+            .rotate_refresh_token(
+                &acme.id,
+                "conformance",
+                presented,
+                replacement,
+                at(4010),
+                Duration::ZERO,
+                at(100),
+            )
+            .await
+            .unwrap();
+        if replacement == "s1" {
+            assert!(
+                matches!(outcome, RotationOutcome::Rotated(_)),
+                "{outcome:?}"
+            );
+        } else {
+            assert!(
+                matches!(outcome, RotationOutcome::ReuseDetected(_)),
+                "{outcome:?}"
+            );
+        }
+    }
+    assert!(
+        !store
+            .session(&strict.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active(at(100))
     );
     // The one replacement, r1, carries on.
     let RotationOutcome::Rotated(again) = store
@@ -2202,24 +2247,26 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     else {
         panic!("r0 should rotate");
     };
-    // Within the grace period r0 is merely refused, which changes nothing…
-    assert_eq!(
-        store
-            .rotate_refresh_token(
-                &acme.id,
-                "conformance",
-                "r0",
-                "early",
-                at(3000),
-                grace,
-                at(110)
-            )
-            .await
-            .unwrap(),
-        RotationOutcome::AlreadyRotated
+    // Within the grace period r0 is honoured once more…
+    let outcome = store
+        .rotate_refresh_token(
+            &acme.id,
+            "conformance",
+            "r0",
+            "early",
+            at(3000),
+            grace,
+            at(110),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::ReissuedInGrace(_)),
+        "{outcome:?}"
     );
 
-    // …but r0 coming back after the grace period means someone kept a copy.
+    // …but r0 coming back after the grace period means someone kept a copy. The grace
+    // runs from the first rotation: honouring r0 again did not extend it.
     let outcome = store
         .rotate_refresh_token(
             &acme.id,
@@ -2238,8 +2285,9 @@ async fn refresh_reuse_after_grace_revokes_the_session(store: &dyn Store) {
     assert_eq!(revoked.id, session.id);
     assert_eq!(revoked.revoked_at, Some(at(131)));
     assert_eq!(store.session(&session.id).await.unwrap(), Some(revoked));
-    // The session's tokens are gone: neither the legitimate successor, nor the spent
-    // token, nor the replacement offered (never issued) works any more.
+    // The session's tokens are gone: neither the legitimate successor, nor the sibling
+    // issued within the grace, nor the spent token, nor the replacement offered (never
+    // issued) works any more.
     for token in ["r1", "evil", "r0", "early"] {
         let outcome = store
             .rotate_refresh_token(
@@ -2413,66 +2461,48 @@ async fn concurrent_rotations(store: Arc<dyn Store>) {
             });
         }
         let mut winners = Vec::new();
-        let mut refused = 0;
+        let mut honoured = 0;
         while let Some(joined) = tasks.join_next().await {
             match joined.unwrap() {
                 (n, RotationOutcome::Rotated(rotated)) => {
                     assert_eq!(rotated.id, session.id);
                     winners.push(n);
                 }
-                (_, RotationOutcome::AlreadyRotated) => refused += 1,
+                (_, RotationOutcome::ReissuedInGrace(reissued)) => {
+                    assert_eq!(reissued.id, session.id);
+                    honoured += 1;
+                }
                 (n, other) => panic!("{shared}, racer {n}: {other:?}"),
             }
         }
+        // The rows lock serialises the racers: one rotates, the others find the token
+        // spent moments ago and are honoured within the grace.
         assert_eq!(
             winners.len(),
             1,
-            "{shared}: exactly one wins, not {winners:?}"
+            "{shared}: exactly one rotates, not {winners:?}"
         );
-        assert_eq!(refused, RACERS - 1);
-        assert!(
-            store
-                .session(&session.id)
+        assert_eq!(honoured, RACERS - 1);
+        // Every racer's replacement was issued in that one session, and each rotates on.
+        for n in 0..RACERS {
+            let outcome = store
+                .rotate_refresh_token(
+                    &acme.id,
+                    "conformance",
+                    &format!("{shared}-next{n}"),
+                    &format!("{shared}-after{n}"),
+                    at(1000),
+                    Duration::MINUTE,
+                    at(20),
+                )
                 .await
-                .unwrap()
-                .unwrap()
-                .is_active(at(20))
-        );
-        // Only the winner's replacement was issued, and it rotates on.
-        for n in (0..RACERS).filter(|n| *n != winners[0]) {
-            assert_eq!(
-                store
-                    .rotate_refresh_token(
-                        &acme.id,
-                        "conformance",
-                        &format!("{shared}-next{n}"),
-                        "never",
-                        at(900),
-                        Duration::MINUTE,
-                        at(20)
-                    )
-                    .await
-                    .unwrap(),
-                RotationOutcome::Unknown,
-                "{shared}-next{n}"
-            );
+                .unwrap();
+            let RotationOutcome::Rotated(rotated) = outcome else {
+                panic!("{shared}-next{n}: {outcome:?}");
+            };
+            assert_eq!(rotated.id, session.id);
+            assert!(rotated.is_active(at(20)));
         }
-        let outcome = store
-            .rotate_refresh_token(
-                &acme.id,
-                "conformance",
-                &format!("{shared}-next{}", winners[0]),
-                &format!("{shared}-after"),
-                at(1000),
-                Duration::MINUTE,
-                at(20),
-            )
-            .await
-            .unwrap();
-        assert!(
-            matches!(outcome, RotationOutcome::Rotated(_)),
-            "{outcome:?}"
-        );
     }
     assert!(
         !actions_logged(&*store, &acme.id)

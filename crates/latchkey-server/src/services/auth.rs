@@ -276,7 +276,9 @@ impl Services {
             )
             .await?;
         let (session, grant, refresh_token) = match outcome {
-            RotationOutcome::Rotated(session) => (session, None, replacement),
+            RotationOutcome::Rotated(session) | RotationOutcome::ReissuedInGrace(session) => {
+                (session, None, replacement)
+            }
             // Grants do not rotate: the holder keeps using the same token.
             RotationOutcome::GrantUsed(grant) => (
                 grant.session.clone(),
@@ -291,9 +293,6 @@ impl Services {
             }
             RotationOutcome::SessionInactive => {
                 return Err(ServiceError::InvalidRefreshToken("session not active"));
-            }
-            RotationOutcome::AlreadyRotated => {
-                return Err(ServiceError::InvalidRefreshToken("token was already used"));
             }
             RotationOutcome::ReuseDetected(_) => {
                 return Err(ServiceError::InvalidRefreshToken(

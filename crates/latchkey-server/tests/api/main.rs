@@ -29,7 +29,7 @@ use time::Duration;
 
 on_both_backends!(
     bootstrap_admin_signs_in_and_reads_itself,
-    refresh_rotates_and_reuse_revokes_the_session,
+    refresh_rotates_honours_the_grace_and_reuse_revokes_the_session,
     sign_out_ends_the_session,
     unknown_account_and_wrong_password_look_the_same,
     repeated_failures_lock_the_login,
@@ -176,7 +176,7 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> harness::Reply {
     .await
 }
 
-async fn refresh_rotates_and_reuse_revokes_the_session(app: TestApp) {
+async fn refresh_rotates_honours_the_grace_and_reuse_revokes_the_session(app: TestApp) {
     let first = app
         .sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD)
         .await
@@ -189,21 +189,35 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: TestApp) {
     assert_ne!(rotated, original);
     assert_ne!(second.body["access_token"], first["access_token"]);
 
-    // The same token again within the grace period (two requests racing) is refused,
-    // but the session survives: the rotated token still works.
+    // The same token again within the grace period (another process sharing it, two
+    // requests racing) is honoured with new tokens of its own; the rotated token keeps
+    // working beside them.
     app.clock.advance(Duration::seconds(5));
-    let race = refresh(&app, &original).await;
-    assert_problem(&race, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    let shared = refresh(&app, &original).await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    let sibling = shared.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(sibling, rotated);
+    assert_ne!(shared.body["access_token"], second.body["access_token"]);
     let third = refresh(&app, &rotated).await;
     assert_eq!(third.status, StatusCode::OK, "{}", third.body);
     let latest = third.body["refresh_token"].as_str().unwrap().to_owned();
+    let sibling_next = refresh(&app, &sibling).await;
+    assert_eq!(sibling_next.status, StatusCode::OK, "{}", sibling_next.body);
+    let sibling_latest = sibling_next.body["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // After the grace period, presenting the old token again is theft: the session dies.
     app.clock.advance(Duration::seconds(10));
     let reuse = refresh(&app, &original).await;
     assert_problem(&reuse, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
-    let after = refresh(&app, &latest).await;
-    assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    // Every chain of the session ends with it: the rotated one and the one honoured
+    // within the grace.
+    for token in [&latest, &sibling_latest] {
+        let after = refresh(&app, token).await;
+        assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    }
     let access = second.body["access_token"].as_str().unwrap();
     let me = app
         .call(Method::GET, "/api/v1/me", Some(access), None)
@@ -212,6 +226,46 @@ async fn refresh_rotates_and_reuse_revokes_the_session(app: TestApp) {
 
     let unknown = refresh(&app, "not-a-token").await;
     assert_problem(&unknown, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+}
+
+/// With `refresh_reuse_grace_seconds = 0` there is no grace: a rotated token presented
+/// again, however soon, is a replay and ends the session.
+async fn without_grace_a_second_use_revokes_at_once(backend: harness::Backend) {
+    let Some(app) =
+        TestApp::start_with_env(backend, &[("LATCHKEY_REFRESH_REUSE_GRACE_SECONDS", "0")]).await
+    else {
+        return;
+    };
+    let first = app
+        .sign_in("default", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .body;
+    let original = first["refresh_token"].as_str().unwrap().to_owned();
+    let second = refresh(&app, &original).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let rotated = second.body["refresh_token"].as_str().unwrap().to_owned();
+    let again = refresh(&app, &original).await;
+    assert_problem(&again, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{}",
+        again.body
+    );
+    let after = refresh(&app, &rotated).await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_grace_a_second_use_revokes_at_once_sqlite() {
+    without_grace_a_second_use_revokes_at_once(harness::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_grace_a_second_use_revokes_at_once_postgres() {
+    without_grace_a_second_use_revokes_at_once(harness::Backend::Postgres).await;
 }
 
 async fn sign_out_ends_the_session(app: TestApp) {

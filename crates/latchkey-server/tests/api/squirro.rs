@@ -178,9 +178,9 @@ async fn token_endpoint_grants_and_refusals(app: TestApp) {
     .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     assert_ne!(again.body["access_token"].as_str().unwrap(), access2);
-    // A rotated token is refused (403) within the grace period without ending the
-    // session: the newest token still works.
-    let replayed = form(
+    // A rotated token presented again within the grace period (another process sharing
+    // it) is honoured with new tokens of its own; the newest token still works too.
+    let shared = form(
         &app,
         TOKEN,
         None,
@@ -190,7 +190,9 @@ async fn token_endpoint_grants_and_refusals(app: TestApp) {
         ],
     )
     .await;
-    assert_error(&replayed, StatusCode::FORBIDDEN);
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    assert_eq!(shared.body["tenant"], "default");
+    assert_ne!(shared.body["refresh_token"], again.body["refresh_token"]);
     let newest = again.body["refresh_token"].as_str().unwrap().to_owned();
     let still = form(
         &app,
@@ -227,7 +229,6 @@ async fn token_endpoint_grants_and_refusals(app: TestApp) {
         .await,
         StatusCode::FORBIDDEN,
     );
-
     // An access token is exchanged for a new pair; a bad one is 403.
     let exchanged = form(
         &app,
@@ -260,6 +261,35 @@ async fn token_endpoint_grants_and_refusals(app: TestApp) {
         )
         .await;
     assert_eq!(json_body.status, StatusCode::OK, "{}", json_body.body);
+
+    // After the grace, the spent token is a replay: 403, and the session ends for every
+    // holder.
+    app.clock.advance(time::Duration::seconds(11));
+    let replayed = form(
+        &app,
+        TOKEN,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh2),
+        ],
+    )
+    .await;
+    assert_error(&replayed, StatusCode::FORBIDDEN);
+    let ended = form(
+        &app,
+        TOKEN,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                still.body["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert_error(&ended, StatusCode::FORBIDDEN);
 }
 
 async fn errors_are_json_objects_and_204s_are_empty(app: TestApp) {
