@@ -110,14 +110,16 @@ macro_rules! impl_prune {
                     let select = if after.is_some() {
                         concat!(
                             "SELECT m.account_id AS account_id, m.email_key AS email_key, \
-                             m.role AS member_role, a.email AS email ",
+                             m.role AS member_role, a.email AS email, \
+                             a.platform_admin AS platform_admin ",
                             $crate::sql::member_filter!(),
                             " AND m.email_key > $11",
                         )
                     } else {
                         concat!(
                             "SELECT m.account_id AS account_id, m.email_key AS email_key, \
-                             m.role AS member_role, a.email AS email ",
+                             m.role AS member_role, a.email AS email, \
+                             a.platform_admin AS platform_admin ",
                             $crate::sql::member_filter!(),
                             " AND $11 IS NULL",
                         )
@@ -174,20 +176,29 @@ macro_rules! impl_prune {
                     remove.build().execute(&mut *tx).await?;
 
                     // Accounts now without any tenant would be unreachable with their
-                    // email taken for ever: they move to the tombstone too.
-                    let mut orphans_query = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT id FROM accounts a WHERE platform_admin = FALSE \
-                         AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id) \
-                         AND id",
+                    // email taken for ever: they move to the tombstone too. The ones
+                    // that stay are found by probing the account index for the batch's
+                    // ids; asking "which of these have no membership left" instead lets
+                    // PostgreSQL hash-join the whole memberships table on every batch,
+                    // which made a batch's cost grow with the tenant.
+                    let mut shared_query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT DISTINCT account_id FROM memberships WHERE account_id",
                     );
-                    push_in(&mut orphans_query, &ids);
-                    let orphans = orphans_query
+                    push_in(&mut shared_query, &ids);
+                    let still_members = shared_query
                         .build()
                         .fetch_all(&mut *tx)
                         .await?
                         .iter()
-                        .map(|row| row.text("id"))
+                        .map(|row| row.text("account_id"))
                         .collect::<StoreResult<std::collections::HashSet<String>>>()?;
+                    let mut orphans = std::collections::HashSet::new();
+                    for row in &victims {
+                        let id = row.text("account_id")?;
+                        if !row.flag("platform_admin")? && !still_members.contains(&id) {
+                            orphans.insert(id);
+                        }
+                    }
                     if !orphans.is_empty() {
                         let orphans: Vec<String> = orphans.iter().cloned().collect();
                         Self::entomb_accounts(&mut tx, &orphans, at, pruned_by).await?;
