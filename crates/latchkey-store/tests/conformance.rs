@@ -42,6 +42,7 @@ use import::{
 mod prune;
 use prune::{
     an_interrupted_prune_of_100_000_completes_when_run_again,
+    prune_keeps_groups_projects_and_external_authentications,
     prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
 };
 // Multi-factor authentication cases live beside this file.
@@ -204,6 +205,7 @@ conformance!(
     import_creates_accounts_with_memberships_and_one_event,
     import_conflicts_name_the_account_and_write_nothing,
     prune_selects_what_the_dry_run_lists_and_restore_undoes_it,
+    prune_keeps_groups_projects_and_external_authentications,
     an_interrupted_prune_of_100_000_completes_when_run_again,
 );
 

@@ -13,6 +13,11 @@ pub const MAX_PRUNE_BATCH: u32 = 1000;
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, email_key, username, username_key, \
      display_name, custom_data, platform_admin, disabled, password_hash, created_at, last_login_at";
 
+/// The columns `external_authentications` and `pruned_external_authentications` share.
+pub(crate) const EXTERNAL_AUTH_COLUMNS: &str = "tenant_id, account_id, service, service_user, \
+     sealed_access_token, access_token_expires, sealed_access_secret, access_secret_expires, \
+     display_name, state, created_at, updated_at";
+
 /// `$refresh_statistics`: a statement run before the first batch of a run, or `""`.
 /// PostgreSQL plans from table statistics that autovacuum refreshes only now and then;
 /// straight after a bulk import they still describe a nearly empty table, and the
@@ -22,7 +27,7 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, email, email_key, username, userna
 macro_rules! impl_prune {
     ($store:ty, $db:ty, refresh_statistics = $refresh_statistics:literal) => {
         const _: () = {
-            use $crate::sql::prune::{ACCOUNT_COLUMNS, MAX_PRUNE_BATCH};
+            use $crate::sql::prune::{ACCOUNT_COLUMNS, EXTERNAL_AUTH_COLUMNS, MAX_PRUNE_BATCH};
             use $crate::sql::rows::{self, Columns as _, millis, to_json};
             use $crate::{MemberFilter, PruneBatch, StoreError, StoreResult};
             use latchkey_core::{AccountId, AuditEvent, AuditEventId, RoleName, TenantId};
@@ -161,6 +166,8 @@ macro_rules! impl_prune {
                     );
                     keep.build().execute(&mut *tx).await?;
 
+                    Self::entomb_places(&mut tx, tenant, &ids).await?;
+
                     let mut end_sessions = sqlx::QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
                     end_sessions
                         .push_bind(at)
@@ -226,6 +233,39 @@ macro_rules! impl_prune {
                     })
                 }
 
+                /// Copies the group and project places of the members `ids` of `tenant`
+                /// beside their membership tombstones (replacing those of an earlier
+                /// prune), before removing the memberships cascades them away.
+                async fn entomb_places(
+                    conn: &mut Conn,
+                    tenant: &TenantId,
+                    ids: &[String],
+                ) -> StoreResult<()> {
+                    for (tombstone, live, columns) in [
+                        ("pruned_group_members", "group_members", "group_id, tenant_id, account_id, created_at"),
+                        (
+                            "pruned_project_account_members",
+                            "project_account_members",
+                            "project_id, tenant_id, account_id, role, created_at",
+                        ),
+                    ] {
+                        let mut stale = sqlx::QueryBuilder::<$db>::new(format!(
+                            "DELETE FROM {tombstone} WHERE tenant_id = "
+                        ));
+                        stale.push_bind(tenant.as_str()).push(" AND account_id");
+                        push_in(&mut stale, ids);
+                        stale.build().execute(&mut *conn).await?;
+                        let mut copy = sqlx::QueryBuilder::<$db>::new(format!(
+                            "INSERT INTO {tombstone} ({columns}) SELECT {columns} FROM {live} \
+                             WHERE tenant_id = "
+                        ));
+                        copy.push_bind(tenant.as_str()).push(" AND account_id");
+                        push_in(&mut copy, ids);
+                        copy.build().execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                }
+
                 /// Moves the accounts `ids` (with their authenticators and terms-of-use
                 /// acceptances) to the tombstone tables and deletes them; their sessions
                 /// cascade.
@@ -268,6 +308,12 @@ macro_rules! impl_prune {
                     );
                     push_in(&mut terms, ids);
                     terms.build().execute(&mut *conn).await?;
+                    let mut external = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO pruned_external_authentications ({EXTERNAL_AUTH_COLUMNS}) \
+                         SELECT {EXTERNAL_AUTH_COLUMNS} FROM external_authentications WHERE account_id"
+                    ));
+                    push_in(&mut external, ids);
+                    external.build().execute(&mut *conn).await?;
                     let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM accounts WHERE id");
                     push_in(&mut delete, ids);
                     delete.build().execute(&mut *conn).await?;
@@ -337,7 +383,18 @@ macro_rules! impl_prune {
                             .bind(account.as_str())
                             .execute(&mut *tx)
                             .await?;
-                            // The authenticator's and the acceptances' copies cascade.
+                            // An identity taken by another account meanwhile stays
+                            // with it; this account simply loses that link.
+                            sqlx::query(&format!(
+                                "INSERT INTO external_authentications ({EXTERNAL_AUTH_COLUMNS}) \
+                                 SELECT {EXTERNAL_AUTH_COLUMNS} FROM pruned_external_authentications \
+                                 WHERE account_id = $1 ON CONFLICT DO NOTHING"
+                            ))
+                            .bind(account.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            // The authenticator's, the acceptances' and the external
+                            // authentications' copies cascade.
                             sqlx::query("DELETE FROM pruned_accounts WHERE id = $1")
                                 .bind(account.as_str())
                                 .execute(&mut *tx)
@@ -364,6 +421,26 @@ macro_rules! impl_prune {
                                 .is_some();
                         if !still_exists {
                             return Err(StoreError::NotFound);
+                        }
+                        // Back into the groups and projects that still exist (the
+                        // copies of deleted ones went with them); the tombstone's
+                        // deletion below cascades the copies.
+                        for (live, tombstone, columns) in [
+                            ("group_members", "pruned_group_members", "group_id, tenant_id, account_id, created_at"),
+                            (
+                                "project_account_members",
+                                "pruned_project_account_members",
+                                "project_id, tenant_id, account_id, role, created_at",
+                            ),
+                        ] {
+                            sqlx::query(&format!(
+                                "INSERT INTO {live} ({columns}) SELECT {columns} FROM {tombstone} \
+                                 WHERE tenant_id = $1 AND account_id = $2 ON CONFLICT DO NOTHING"
+                            ))
+                            .bind(tenant.as_str())
+                            .bind(account.as_str())
+                            .execute(&mut *tx)
+                            .await?;
                         }
                         sqlx::query("DELETE FROM pruned_memberships WHERE tenant_id = $1 AND account_id = $2")
                             .bind(tenant.as_str())

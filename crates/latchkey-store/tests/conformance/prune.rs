@@ -4,8 +4,14 @@ use std::collections::BTreeSet;
 
 use latchkey_core::audit::actions;
 use latchkey_core::terms::{TermsAcceptance, TermsVersion};
-use latchkey_core::{Account, AccountId, NewImportedAccount, RoleName, Tenant};
-use latchkey_store::{ConflictOn, MemberFilter, PruneBatch, PurgeCutoffs, Store, StoreError};
+use latchkey_core::{
+    Account, AccountId, Group, GroupId, GroupName, NewImportedAccount, Project, ProjectId,
+    ProjectRole, RoleName, Tenant,
+};
+use latchkey_store::{
+    ConflictOn, MemberFilter, ProjectMemberRef, PruneBatch, PurgeCutoffs, Store, StoreError,
+    StoredExternalAuth,
+};
 
 use super::{account, actions_logged, at, event, new_account, new_session, page, sign_in, tenant};
 
@@ -375,5 +381,165 @@ pub(crate) async fn an_interrupted_prune_of_100_000_completes_when_run_again(sto
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// A pruned member's groups and projects, and a pruned account's external
+/// authentications, wait beside their tombstones and come back with a restore; a group
+/// deleted meanwhile is simply not returned to.
+pub(crate) async fn prune_keeps_groups_projects_and_external_authentications(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let created = at(100);
+    let dormant = account(store, "dormant@acme.test", Some((&acme, "user")), created).await;
+    let ev = || event(actions::ACCOUNT_UPDATE, Some(&acme.id), created);
+    let group = |name: &str| Group {
+        id: GroupId::generate(),
+        tenant_id: acme.id.clone(),
+        name: GroupName::parse(name).unwrap(),
+        created_at: created,
+    };
+    let kept = store
+        .create_group(&group("kept"), std::slice::from_ref(&dormant.id), &ev())
+        .await
+        .unwrap();
+    let doomed = store
+        .create_group(&group("doomed"), std::slice::from_ref(&dormant.id), &ev())
+        .await
+        .unwrap();
+    let project = store
+        .create_project(
+            &Project {
+                id: ProjectId::generate(),
+                tenant_id: acme.id.clone(),
+                title: "Atlas".into(),
+                description: String::new(),
+                owner_id: None,
+                created_at: created,
+            },
+            created,
+            &ev(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_project_member(
+            &acme.id,
+            &project.id,
+            &ProjectMemberRef::User(dormant.id.clone()),
+            ProjectRole::Admin,
+            created,
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let identity = StoredExternalAuth {
+        tenant_id: acme.id.clone(),
+        account_id: dormant.id.clone(),
+        service: "salesforce".into(),
+        service_user: "sf-7".into(),
+        sealed_access_token: vec![9, 8, 7],
+        access_token_expires: Some(at(5_000)),
+        sealed_access_secret: Some(vec![6, 5]),
+        access_secret_expires: None,
+        display_name: Some("SF".into()),
+        state: Some("ok".into()),
+        created_at: created,
+        updated_at: created,
+    };
+    assert!(store.put_external_auth(&identity, &ev()).await.unwrap());
+
+    let all = MemberFilter::dormant(at(DATE), &AccountId::generate(), false, true);
+    assert_eq!(prune_all(store, &acme, &all, 10).await, 1);
+    assert!(
+        store
+            .groups_of(&acme.id, &dormant.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .project_members(&acme.id, &project.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .external_auth(&acme.id, &dormant.id, "salesforce")
+            .await
+            .unwrap(),
+        None
+    );
+
+    store
+        .delete_group(&acme.id, &doomed.id, &ev())
+        .await
+        .unwrap();
+    assert_eq!(
+        restore(store, &acme, std::slice::from_ref(&dormant.id))
+            .await
+            .unwrap(),
+        1
+    );
+    let groups: Vec<GroupId> = store
+        .groups_of(&acme.id, &dormant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(groups, vec![kept.id.clone()]);
+    let members = store.project_members(&acme.id, &project.id).await.unwrap();
+    assert_eq!(members.len(), 1, "{members:?}");
+    assert_eq!(members[0].role, ProjectRole::Admin);
+    assert_eq!(members[0].member.member_id(), dormant.id.as_str());
+    assert_eq!(
+        store
+            .external_auth(&acme.id, &dormant.id, "salesforce")
+            .await
+            .unwrap(),
+        Some(identity.clone())
+    );
+
+    // Pruned again, and meanwhile another account takes the external identity: the
+    // restore brings the account back without it (the identity stays with its holder).
+    assert_eq!(prune_all(store, &acme, &all, 10).await, 1);
+    let taker = account(
+        store,
+        "taker@acme.test",
+        Some((&acme, "user")),
+        at(DATE + 5),
+    )
+    .await;
+    let taken = StoredExternalAuth {
+        account_id: taker.id.clone(),
+        ..identity.clone()
+    };
+    assert!(store.put_external_auth(&taken, &ev()).await.unwrap());
+    assert_eq!(
+        restore(store, &acme, std::slice::from_ref(&dormant.id))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .external_auth(&acme.id, &dormant.id, "salesforce")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .external_auth_by_identity(&acme.id, "salesforce", "sf-7")
+            .await
+            .unwrap()
+            .map(|a| a.account_id),
+        Some(taker.id)
+    );
+    assert_eq!(
+        store.groups_of(&acme.id, &dormant.id).await.unwrap().len(),
+        1
     );
 }
