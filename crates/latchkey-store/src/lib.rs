@@ -678,6 +678,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The account's authenticator, pending or active, with its unspent recovery codes.
     async fn account_mfa(&self, account: &AccountId) -> StoreResult<Option<AccountMfa>>;
+    /// Those of `accounts` that have an active (confirmed) authenticator, in one query
+    /// (at most 1,000 ids).
+    async fn accounts_with_active_mfa(
+        &self,
+        accounts: &[AccountId],
+    ) -> StoreResult<std::collections::HashSet<AccountId>>;
     /// Stores a new, unconfirmed authenticator with the hashes of its recovery codes,
     /// replacing an unconfirmed one. `Conflict(Other)` when the account already has an
     /// active authenticator, `NotFound` when the account does not exist.

@@ -2478,6 +2478,31 @@ macro_rules! impl_store {
                     rows::account_mfa(&row, codes).map(Some)
                 }
 
+                async fn accounts_with_active_mfa(
+                    &self,
+                    accounts: &[AccountId],
+                ) -> StoreResult<std::collections::HashSet<AccountId>> {
+                    if accounts.is_empty() {
+                        return Ok(std::collections::HashSet::new());
+                    }
+                    let mut query = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT account_id FROM account_mfa \
+                         WHERE confirmed_at IS NOT NULL AND account_id IN (",
+                    );
+                    let mut list = query.separated(", ");
+                    for account in accounts {
+                        list.push_bind(account.as_str());
+                    }
+                    list.push_unseparated(")");
+                    query
+                        .build()
+                        .fetch_all(self.reader())
+                        .await?
+                        .iter()
+                        .map(|row| Ok(AccountId::from_string(row.text("account_id")?)))
+                        .collect()
+                }
+
                 async fn begin_mfa_enrolment(
                     &self,
                     account: &AccountId,

@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_core::{Email, Session, Username};
+use latchkey_core::{AccountId, Email, Session, Tenant, Username};
 use latchkey_store::MemberRecord;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -313,8 +313,17 @@ fn reconcile_email(username_email: &str, email: Option<&str>) -> AdminResult<Str
     }
 }
 
-fn user_view(record: &MemberRecord) -> Value {
+/// A UserRepresentation. `totp` is whether the account signs in with a second factor;
+/// in a tenant that requires one, an account without it shows Keycloak's
+/// `CONFIGURE_TOTP` required action.
+fn user_view(record: &MemberRecord, totp: bool, tenant: &Tenant) -> Value {
     let account = &record.account;
+    let required_actions: Vec<&str> = if tenant.require_mfa && !totp {
+        vec!["CONFIGURE_TOTP"]
+    } else {
+        Vec::new()
+    };
+    let disableable: Vec<&str> = if totp { vec!["otp"] } else { Vec::new() };
     let mut user = json!({
         "id": account.id.as_str(),
         "username": members::login_name(record),
@@ -322,9 +331,9 @@ fn user_view(record: &MemberRecord) -> Value {
         "enabled": !account.disabled,
         "emailVerified": false,
         "createdTimestamp": millis(account.created_at),
-        "totp": false,
-        "disableableCredentialTypes": [],
-        "requiredActions": [],
+        "totp": totp,
+        "disableableCredentialTypes": disableable,
+        "requiredActions": required_actions,
         "notBefore": 0,
     });
     let (first, last) = split_name(account.display_name.as_deref());
@@ -443,7 +452,14 @@ pub async fn list(
     let records = state
         .members_by_offset(&caller, &tenant, &search.query, search.first, search.max)
         .await?;
-    Ok(Json(records.iter().map(user_view).collect()))
+    let ids: Vec<AccountId> = records.iter().map(|r| r.account.id.clone()).collect();
+    let with_mfa = state.with_active_mfa(&ids).await?;
+    Ok(Json(
+        records
+            .iter()
+            .map(|r| user_view(r, with_mfa.contains(&r.account.id), &tenant))
+            .collect(),
+    ))
 }
 
 /// `GET …/users/count`: a bare JSON integer.
@@ -521,7 +537,11 @@ pub async fn get(
 ) -> AdminResult<Json<Value>> {
     let tenant = state.tenant_by_domain(&realm).await?;
     let record = state.member(&caller, &tenant, &id).await?;
-    Ok(Json(user_view(&record)))
+    let totp = !state
+        .with_active_mfa(std::slice::from_ref(&record.account.id))
+        .await?
+        .is_empty();
+    Ok(Json(user_view(&record, totp, &tenant)))
 }
 
 /// `PUT …/users/{id}`: a partial UserRepresentation; exactly 204.

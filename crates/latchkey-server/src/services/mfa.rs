@@ -393,3 +393,14 @@ pub(super) fn refused_reason(error: &ServiceError) -> &'static str {
         _ => "other",
     }
 }
+
+impl Services {
+    /// Those of `accounts` (members the caller was already allowed to read) that sign in
+    /// with a second factor; views such as Keycloak's user representation report it.
+    pub async fn with_active_mfa(
+        &self,
+        accounts: &[latchkey_core::AccountId],
+    ) -> Result<std::collections::HashSet<latchkey_core::AccountId>, ServiceError> {
+        Ok(self.store.accounts_with_active_mfa(accounts).await?)
+    }
+}

@@ -11,6 +11,7 @@ on_both_backends!(
     admin_errors_are_keycloak_objects,
     admin_api_follows_the_native_permissions,
     admin_user_lists_page_by_offset_and_filter,
+    admin_user_view_reports_the_second_factor,
 );
 
 const USERS: &str = "/admin/realms/default/users";
@@ -755,4 +756,76 @@ impl TestApp {
         use latchkey_core::Clock as _;
         self.clock.now().unix_timestamp_nanos() / 1_000_000
     }
+}
+
+/// `totp` says whether the user signs in with a second factor; in a realm that requires
+/// one, a user without it shows the `CONFIGURE_TOTP` required action.
+async fn admin_user_view_reports_the_second_factor(app: TestApp) {
+    let admin = app.admin_token().await;
+    let bob = app
+        .create_user(&admin, "default", "bob@example.com", "user")
+        .await;
+    let carol = app
+        .create_user(&admin, "default", "carol@example.com", "user")
+        .await;
+    let bob_token = app
+        .sign_in("default", "bob@example.com", USER_PASSWORD)
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::mfa::enrol_and_confirm(&app, &bob_token).await;
+
+    let view = |id: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let reply = kc(app, Method::GET, &format!("{USERS}/{id}"), &admin, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply.body
+        }
+    };
+    let listed = |id: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let reply = kc(app, Method::GET, &format!("{USERS}?max=100"), &admin, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == id.as_str())
+                .cloned()
+                .unwrap()
+        }
+    };
+    for user in [view(bob.clone()).await, listed(bob.clone()).await] {
+        assert_eq!(user["totp"], true, "{user}");
+        assert_eq!(user["disableableCredentialTypes"], json!(["otp"]), "{user}");
+        assert_eq!(user["requiredActions"], json!([]), "{user}");
+    }
+    for user in [view(carol.clone()).await, listed(carol.clone()).await] {
+        assert_eq!(user["totp"], false, "{user}");
+        assert_eq!(user["disableableCredentialTypes"], json!([]), "{user}");
+        assert_eq!(user["requiredActions"], json!([]), "{user}");
+    }
+
+    // The realm starts requiring a second factor (its administrator enrols first).
+    crate::mfa::enrol_and_confirm(&app, &admin).await;
+    let required = app
+        .call(
+            Method::PATCH,
+            "/api/v1/tenants/default",
+            Some(&admin),
+            Some(json!({"require_mfa": true})),
+        )
+        .await;
+    assert_eq!(required.status, StatusCode::OK, "{}", required.body);
+    for user in [view(carol.clone()).await, listed(carol.clone()).await] {
+        assert_eq!(user["requiredActions"], json!(["CONFIGURE_TOTP"]), "{user}");
+    }
+    assert_eq!(view(bob).await["requiredActions"], json!([]));
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use latchkey_core::AccountId;
 use latchkey_core::audit::actions;
 use latchkey_store::{ConflictOn, Store, StoreError};
 
@@ -75,6 +76,14 @@ async fn enrolment(store: &dyn Store) {
     let replaced = store.account_mfa(&ada.id).await.unwrap().unwrap();
     assert_eq!(replaced.sealed_secret, b"other");
     assert_eq!(replaced.unused_recovery_codes, hashes("b"));
+    // A pending authenticator is not an active one.
+    assert!(
+        store
+            .accounts_with_active_mfa(std::slice::from_ref(&ada.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A failed confirmation counted on the account's throttle; confirming clears it.
     let throttle_key = "account:ada";
@@ -104,6 +113,21 @@ async fn enrolment(store: &dyn Store) {
     );
     let active = store.account_mfa(&ada.id).await.unwrap().unwrap();
     assert!(active.is_active());
+    let stranger = AccountId::generate();
+    assert_eq!(
+        store
+            .accounts_with_active_mfa(&[stranger, ada.id.clone()])
+            .await
+            .unwrap(),
+        std::collections::HashSet::from([ada.id.clone()])
+    );
+    assert!(
+        store
+            .accounts_with_active_mfa(&[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(active.confirmed_at, Some(at(3)));
     assert_eq!(active.last_step, Some(100));
     assert_eq!(
