@@ -1592,7 +1592,7 @@ fn signs_up_and_manages_own_workspaces_and_members(backend: common::Backend) {
     assert_eq!(policy["composition_rules"], false, "{policy}");
     let human = ok(grace, &["tenants", "password-policy", &second], None);
     assert!(
-        human.contains(&format!("tenant:")) && human.contains(&second),
+        human.contains("tenant:") && human.contains(&second),
         "{human}"
     );
     assert!(
