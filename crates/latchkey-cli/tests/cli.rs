@@ -453,28 +453,24 @@ fn permissions_of_the_config_dir_and_session_file_are_enforced() {
 #[test]
 fn plain_http_to_another_host_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
-    // 0.0.0.0 is not loopback; nothing listens on port 9, so the sign-in itself fails.
-    let out = latchkey(
-        dir.path(),
-        &[
-            "login",
-            "--server",
-            "http://0.0.0.0:9",
-            "--user",
-            "a@example.com",
-            "--password-stdin",
-        ],
-        Some("whatever-password\n"),
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{stderr}");
-    assert!(
-        lines[0].starts_with("warning: http://0.0.0.0:9/ ") && lines[0].contains("unencrypted"),
-        "{stderr}"
-    );
-    assert!(lines[1].starts_with("error: transport error"), "{stderr}");
+    // 0.0.0.0 is not loopback; nothing listens on port 9, so the request itself fails.
+    // Both commands that send a password warn first.
+    let server = ["--server", "http://0.0.0.0:9"];
+    let login = [&["login"][..], &server, &["--user", "a@example.com"]].concat();
+    let signup = [&["signup"][..], &server, &["--email", "a@example.com"]].concat();
+    for command in [login, signup] {
+        let args = [&command[..], &["--password-stdin"]].concat();
+        let out = latchkey(dir.path(), &args, Some("whatever-password\n"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(
+            lines[0].starts_with("warning: http://0.0.0.0:9/ ") && lines[0].contains("unencrypted"),
+            "{stderr}"
+        );
+        assert!(lines[1].starts_with("error: transport error"), "{stderr}");
+    }
 }
 
 #[test]
