@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use commands::apps::AppsCommand;
 use commands::audit::AuditArgs;
-use commands::auth::LoginArgs;
+use commands::auth::{LoginArgs, SignupArgs};
 use commands::grants::{AuthenticationsCommand, GrantsCommand};
 use commands::groups::{GroupsCommand, ProjectsCommand};
 use commands::keys::KeysCommand;
@@ -23,6 +23,7 @@ use commands::tenants::TenantsCommand;
 use commands::terms::TermsCommand;
 use commands::users::UsersCommand;
 use commands::with_session;
+use commands::workspaces::WorkspacesCommand;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +43,8 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Create an account and a tenant it administers (servers with signup enabled).
+    Signup(SignupArgs),
     /// Sign in and store the session in the config directory.
     Login(LoginArgs),
     /// Sign out and delete the stored session.
@@ -51,6 +54,9 @@ enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// The tenants you belong to: list them, create and delete your own.
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
     /// Manage a tenant's users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -110,11 +116,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Signup(args) => commands::auth::signup(args, json).await,
         Command::Login(args) => commands::auth::login(args, json).await,
         Command::Logout => commands::auth::logout(json).await,
         Command::Whoami => with_session(json, async |ctx| commands::auth::whoami(ctx).await).await,
         Command::Tenants(command) => {
             with_session(json, async |ctx| commands::tenants::run(ctx, command).await).await
+        }
+        Command::Workspaces(command) => {
+            with_session(json, async |ctx| {
+                commands::workspaces::run(ctx, command).await
+            })
+            .await
         }
         Command::Users(command) => {
             with_session(json, async |ctx| commands::users::run(ctx, command).await).await

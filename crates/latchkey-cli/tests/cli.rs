@@ -453,28 +453,24 @@ fn permissions_of_the_config_dir_and_session_file_are_enforced() {
 #[test]
 fn plain_http_to_another_host_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
-    // 0.0.0.0 is not loopback; nothing listens on port 9, so the sign-in itself fails.
-    let out = latchkey(
-        dir.path(),
-        &[
-            "login",
-            "--server",
-            "http://0.0.0.0:9",
-            "--user",
-            "a@example.com",
-            "--password-stdin",
-        ],
-        Some("whatever-password\n"),
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "{stderr}");
-    assert!(
-        lines[0].starts_with("warning: http://0.0.0.0:9/ ") && lines[0].contains("unencrypted"),
-        "{stderr}"
-    );
-    assert!(lines[1].starts_with("error: transport error"), "{stderr}");
+    // 0.0.0.0 is not loopback; nothing listens on port 9, so the request itself fails.
+    // Both commands that send a password warn first.
+    let server = ["--server", "http://0.0.0.0:9"];
+    let login = [&["login"][..], &server, &["--user", "a@example.com"]].concat();
+    let signup = [&["signup"][..], &server, &["--email", "a@example.com"]].concat();
+    for command in [login, signup] {
+        let args = [&command[..], &["--password-stdin"]].concat();
+        let out = latchkey(dir.path(), &args, Some("whatever-password\n"));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(
+            lines[0].starts_with("warning: http://0.0.0.0:9/ ") && lines[0].contains("unencrypted"),
+            "{stderr}"
+        );
+        assert!(lines[1].starts_with("error: transport error"), "{stderr}");
+    }
 }
 
 #[test]
@@ -1433,4 +1429,332 @@ fn manages_custom_roles_and_impersonates_users() {
     ok(admin, &["users", "update", id, "--role", "user"], None);
     let deleted = ok_json(admin, &["roles", "delete", "crm-sales"], None);
     assert_eq!(deleted, serde_json::json!({"deleted": "crm-sales"}));
+}
+
+/// Declares `mod $test { fn sqlite; fn postgres }`, each running `$test(backend)` (the
+/// PostgreSQL one skips loudly without `LATCHKEY_TEST_POSTGRES_URL`).
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[test]
+                fn sqlite() {
+                    super::$test(super::common::Backend::Sqlite);
+                }
+
+                #[test]
+                fn postgres() {
+                    super::$test(super::common::Backend::Postgres);
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    signs_up_and_manages_own_workspaces_and_members,
+    signup_and_workspace_creation_are_refused_unless_enabled,
+);
+
+/// The server on `backend` with the bootstrap administrator and `env`; `None` when the
+/// backend is not available.
+fn start_server_on(backend: common::Backend, env: &[(&str, &str)]) -> Option<Server> {
+    let data = tempfile::tempdir().unwrap();
+    let mut command = common::serve_command(data.path());
+    command
+        .env("LATCHKEY_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("LATCHKEY_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let (mut server, _) = common::spawn_on(backend, command)?;
+    server.keep(data);
+    Some(server)
+}
+
+fn login_to(config: &Path, server: &Server, tenant: &str, user: &str, password: &str) {
+    ok(
+        config,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--tenant",
+            tenant,
+            "--user",
+            user,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+}
+
+/// The `domain` of each item of a JSON array.
+fn domains(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["domain"].as_str().unwrap())
+        .collect()
+}
+
+/// `signup --server URL --email EMAIL --display-name "Grace Hopper" [--password-stdin]`.
+fn signup_args(server: &Server, email: &str, password_stdin: bool) -> Vec<String> {
+    let mut args = vec!["signup", "--server", &server.url, "--email", email];
+    args.extend(["--display-name", "Grace Hopper"]);
+    if password_stdin {
+        args.push("--password-stdin");
+    }
+    args.into_iter().map(str::to_owned).collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+const GRACE_EMAIL: &str = "grace.hopper@example.com";
+const GRACE_PASSWORD: &str = "Cobalt-Meadow-9043-Lattice";
+
+fn signs_up_and_manages_own_workspaces_and_members(backend: common::Backend) {
+    let Some(server) = start_server_on(backend, &[("LATCHKEY_SIGNUP_ENABLED", "true")]) else {
+        return;
+    };
+    let grace_dir = tempfile::tempdir().unwrap();
+    let grace = grace_dir.path();
+    let signup = |email: &str, password_stdin: bool| signup_args(&server, email, password_stdin);
+    // The password only ever comes from stdin, and must meet the policy.
+    let refused = fails(grace, &strs(&signup(GRACE_EMAIL, false)), None);
+    assert!(refused.contains("--password-stdin"), "{refused}");
+    let weak = fails(grace, &strs(&signup(GRACE_EMAIL, true)), Some("short\n"));
+    assert!(weak.contains("weak_password"), "{weak}");
+
+    let mut args = signup(GRACE_EMAIL, true);
+    args.push("--json".into());
+    let created: Value = serde_json::from_str(&ok(
+        grace,
+        &strs(&args),
+        Some(&format!("{GRACE_PASSWORD}\n")),
+    ))
+    .unwrap();
+    assert!(!created.to_string().contains(GRACE_PASSWORD), "{created}");
+    assert!(created["account_id"].is_string(), "{created}");
+    assert_eq!(created["tenant"]["title"], "Grace Hopper");
+    let home = created["tenant"]["domain"].as_str().unwrap().to_owned();
+    // Signing up does not sign in.
+    assert!(!grace.join("session.json").exists());
+    let again = fails(
+        grace,
+        &strs(&signup(GRACE_EMAIL, true)),
+        Some(&format!("{GRACE_PASSWORD}\n")),
+    );
+    assert!(again.contains("conflict"), "{again}");
+    let human = ok(
+        grace,
+        &strs(&signup("alan.turing@example.com", true)),
+        Some("Enigma-Bletchley-1912-Morph\n"),
+    );
+    assert!(
+        human.contains("Sign in with: latchkey login --server ")
+            && human.contains("--user alan.turing@example.com"),
+        "{human}"
+    );
+
+    // The new account administers its new tenant, and only that one.
+    login_to(grace, &server, &home, GRACE_EMAIL, GRACE_PASSWORD);
+    let mine = ok_json(grace, &["workspaces", "list"], None);
+    assert_eq!(
+        mine,
+        serde_json::json!([{"domain": home, "title": "Grace Hopper", "role": "admin"}])
+    );
+    let table = ok(grace, &["workspaces", "list"], None);
+    assert!(table.starts_with("DOMAIN  "), "{table}");
+    assert!(table.contains(&home) && table.contains("admin"), "{table}");
+
+    // A second workspace; its domain comes from its title.
+    let second = ok_json(grace, &["workspaces", "create", "Compiler Lab"], None);
+    assert_eq!(second["title"], "Compiler Lab");
+    let second = second["domain"].as_str().unwrap().to_owned();
+    assert_ne!(second, home);
+    let mine = ok_json(grace, &["workspaces", "list", "--admin-only"], None);
+    let mut expected = vec![home.as_str(), second.as_str()];
+    expected.sort_unstable();
+    assert_eq!(domains(&mine), expected);
+
+    // The password policy of the session's tenant, of another of one's tenants, and not
+    // of a tenant one does not belong to.
+    let policy = ok_json(grace, &["tenants", "password-policy"], None);
+    assert_eq!(policy["min_length"], 12, "{policy}");
+    assert_eq!(policy["rejects_common_passwords"], true, "{policy}");
+    assert_eq!(policy["composition_rules"], false, "{policy}");
+    let human = ok(grace, &["tenants", "password-policy", &second], None);
+    assert!(
+        human.contains("tenant:") && human.contains(&second),
+        "{human}"
+    );
+    assert!(
+        human.contains("min length:") && human.contains("12"),
+        "{human}"
+    );
+    let outsider = fails(grace, &["tenants", "password-policy", "default"], None);
+    assert!(outsider.contains("forbidden"), "{outsider}");
+
+    // Members by email: a new address becomes an invited account; an existing account
+    // (the platform administrator) joins with its own account; a repeat changes the role.
+    let added = ok_json(
+        grace,
+        &[
+            "users",
+            "add",
+            "--email",
+            "new.hire@example.com",
+            "--email",
+            ADMIN_EMAIL,
+            "--role",
+            "user",
+        ],
+        None,
+    );
+    assert_eq!(emails(&added), ["new.hire@example.com", ADMIN_EMAIL]);
+    assert!(
+        added
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["role"] == "user"),
+        "{added}"
+    );
+    let listed = ok_json(grace, &["users", "list"], None);
+    assert!(emails(&listed).contains(&"new.hire@example.com".to_owned()));
+    let table = ok(
+        grace,
+        &[
+            "users",
+            "add",
+            "--email",
+            "new.hire@example.com",
+            "--role",
+            "reader",
+            "--tenant",
+            &home,
+        ],
+        None,
+    );
+    assert!(table.starts_with("ID  "), "{table}");
+    assert!(table.contains("new.hire@example.com") && table.contains("reader"));
+    let unknown = fails(
+        grace,
+        &[
+            "users",
+            "add",
+            "--email",
+            "x@example.com",
+            "--role",
+            "pilot",
+        ],
+        None,
+    );
+    assert!(unknown.contains("role `pilot` does not exist"), "{unknown}");
+    let bad_email = fails(
+        grace,
+        &["users", "add", "--email", "not-an-email", "--role", "user"],
+        None,
+    );
+    assert!(bad_email.contains("validation"), "{bad_email}");
+
+    // The administrator now sees Grace's tenant as a plain member: not with --admin-only.
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = admin_dir.path();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let theirs = ok_json(admin, &["workspaces", "list"], None);
+    let mut expected = vec!["default", home.as_str()];
+    expected.sort_unstable();
+    assert_eq!(domains(&theirs), expected);
+    let administered = ok_json(admin, &["workspaces", "list", "--admin-only"], None);
+    assert_eq!(domains(&administered), ["default"]);
+
+    // Deleting asks first; without a terminal only --yes goes ahead.
+    let unconfirmed = fails(grace, &["workspaces", "delete", &second], None);
+    assert!(
+        unconfirmed.contains(&format!(
+            "refusing to delete workspace {second} without confirmation: pass --yes"
+        )),
+        "{unconfirmed}"
+    );
+    assert_eq!(
+        domains(&ok_json(grace, &["workspaces", "list"], None)).len(),
+        2
+    );
+    let deleted = ok_json(grace, &["workspaces", "delete", &second, "--yes"], None);
+    assert_eq!(deleted, serde_json::json!({"deleted": second}));
+    assert_eq!(
+        domains(&ok_json(grace, &["workspaces", "list"], None)),
+        [home.as_str()]
+    );
+    // The tenant of the session in use cannot be deleted with it.
+    let own = fails(grace, &["workspaces", "delete", &home, "--yes"], None);
+    assert!(
+        own.contains("you cannot delete the tenant you are signed in to"),
+        "{own}"
+    );
+    // Nor can a tenant one does not administer.
+    let not_admin = fails(grace, &["workspaces", "delete", "default", "--yes"], None);
+    assert!(not_admin.contains("forbidden"), "{not_admin}");
+}
+
+fn signup_and_workspace_creation_are_refused_unless_enabled(backend: common::Backend) {
+    let Some(server) = start_server_on(backend, &[]) else {
+        return;
+    };
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path();
+    let out = latchkey(
+        config,
+        &[
+            "signup",
+            "--server",
+            &server.url,
+            "--email",
+            GRACE_EMAIL,
+            "--password-stdin",
+        ],
+        Some(&format!("{GRACE_PASSWORD}\n")),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: forbidden: signup is disabled on this server; ask an administrator for an account\n"
+    );
+    assert!(out.stdout.is_empty());
+
+    // Without self-service only platform administrators create workspaces.
+    login(config, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    ok(
+        config,
+        &["users", "create", "--email", USER_EMAIL, "--password-stdin"],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    let created = ok(config, &["workspaces", "create", "Ops Team"], None);
+    assert!(
+        created.contains("title:") && created.contains("Ops Team"),
+        "{created}"
+    );
+    login(config, &server, USER_EMAIL, USER_PASSWORD);
+    let refused = fails(config, &["workspaces", "create", "Side Project"], None);
+    assert!(
+        refused.contains("forbidden: only platform administrators may create workspaces"),
+        "{refused}"
+    );
+    assert_eq!(
+        ok_json(config, &["workspaces", "list"], None),
+        serde_json::json!([{"domain": "default", "title": "Default", "role": "user"}])
+    );
+    // A user may read its tenant's password policy, but not add members.
+    let policy = ok_json(config, &["tenants", "password-policy"], None);
+    assert_eq!(policy["rejects_account_names"], true, "{policy}");
+    let denied = fails(
+        config,
+        &["users", "add", "--email", "x@example.com", "--role", "user"],
+        None,
+    );
+    assert!(denied.contains("forbidden"), "{denied}");
 }

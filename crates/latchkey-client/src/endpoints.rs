@@ -85,7 +85,6 @@ impl Client {
         Ok(())
     }
 
-    /// `GET /api/v1/tenants`: one page of tenants.
     /// `POST /api/v1/tenants/{tenant}/terms`: publish a version of the terms of use.
     pub async fn publish_terms(
         &self,
@@ -120,6 +119,7 @@ impl Client {
         decode(resp, "TermsOfUseView").await
     }
 
+    /// `GET /api/v1/tenants`: one page of tenants.
     pub async fn list_tenants(&self, query: &PageQuery) -> Result<Page<TenantView>, Error> {
         let mut url = self.endpoint(&["tenants"])?;
         page_query(&mut url, query);

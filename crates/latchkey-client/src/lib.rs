@@ -26,6 +26,7 @@ mod groups;
 mod import;
 mod prune;
 mod secret;
+mod workspaces;
 
 pub use client::{Client, REFRESH_MARGIN_SECS, SignedIn};
 pub use error::{DecodeError, Error, UNEXPECTED_RESPONSE};

@@ -1,10 +1,10 @@
-//! `login`, `logout` and `whoami`.
+//! `signup`, `login`, `logout` and `whoami`.
 
 use anyhow::bail;
 use latchkey_client::Client;
 use serde_json::json;
 
-use latchkey_api::codes;
+use latchkey_api::{SignUpRequest, codes};
 
 use super::{Ctx, read_line_stdin, read_password_stdin};
 use crate::output;
@@ -78,6 +78,56 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
             stored.server, signed_in.account.email, signed_in.tenant.domain
         ))
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SignupArgs {
+    /// Server root URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "LATCHKEY_SERVER")]
+    pub server: String,
+    /// Email address of the new account.
+    #[arg(long)]
+    pub email: String,
+    /// Display name; also the new tenant's title (else the email's local part).
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Read the password from the first line of stdin (the only way to pass it).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Creates an account and the tenant it administers, on a server with signup enabled.
+/// Does not sign in (nor touch the stored session): the output says how to.
+pub async fn signup(args: SignupArgs, json: bool) -> anyhow::Result<()> {
+    if !args.password_stdin {
+        bail!("pass the password on stdin with --password-stdin");
+    }
+    let password = read_password_stdin()?;
+    let client = Client::new(&args.server)?;
+    if let Some(warning) = cleartext_warning(&client) {
+        output::stderr(warning);
+    }
+    let request = SignUpRequest {
+        email: args.email.clone(),
+        password,
+        display_name: args.display_name,
+    };
+    let created = client.sign_up(&request).await?;
+    if json {
+        return output::json(&created);
+    }
+    output::fields(&[
+        ("account", created.account_id.clone()),
+        ("email", args.email.clone()),
+        ("tenant", created.tenant.domain.clone()),
+        ("title", created.tenant.title.clone()),
+    ])?;
+    output::line(format_args!(
+        "Sign in with: latchkey login --server {} --tenant {} --user {} --password-stdin",
+        output::clean(client.base_url()),
+        output::clean(&created.tenant.domain),
+        output::clean(&args.email)
+    ))
 }
 
 /// The one-line warning for a server reached over plain http on another machine: the

@@ -15,8 +15,9 @@ pub mod sessions;
 pub mod tenants;
 pub mod terms;
 pub mod users;
+pub mod workspaces;
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -169,6 +170,26 @@ pub fn read_line_stdin(what: &str) -> anyhow::Result<String> {
         bail!("no {} on stdin", what.trim_start_matches("the "));
     }
     Ok(value.to_owned())
+}
+
+/// Asks `question` with `[y/N]` on the terminal before a destructive step; fails with
+/// `declined` unless the answer is yes. Without a terminal on stdin nobody could answer,
+/// so it refuses outright (`refusing to {action} without confirmation: pass --yes …`):
+/// scripts must say `--yes` rather than pipe an answer in.
+pub fn confirm(question: &str, action: &str, declined: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to {action} without confirmation: pass --yes (stdin is not a terminal)");
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question} [y/N] ");
+    let _ = stderr.flush();
+    drop(stderr);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("{declined}");
+    }
+    Ok(())
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or a full RFC 3339 instant, as RFC 3339.

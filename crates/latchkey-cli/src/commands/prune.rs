@@ -1,12 +1,11 @@
 //! `latchkey users prune` and `latchkey users restore`: dormant-account clean-up.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 
-use anyhow::bail;
 use latchkey_api::{DormantUserView, PruneUsersRequest};
 use serde_json::json;
 
-use super::Ctx;
+use super::{Ctx, confirm};
 use crate::output;
 
 /// What `users prune` was asked to do.
@@ -49,7 +48,15 @@ pub async fn prune(ctx: &Ctx, args: PruneArgs) -> anyhow::Result<()> {
         return report(ctx, 0, 0);
     }
     if !args.yes {
-        confirm(total, &tenant, &args.inactive_since)?;
+        confirm(
+            &format!(
+                "Prune {total} users of {} without a sign-in since {}?",
+                output::clean(&tenant),
+                output::clean(&args.inactive_since)
+            ),
+            &format!("prune {total} users of {tenant}"),
+            "nothing pruned",
+        )?;
     }
     let mut progress = Progress::new(total);
     let (mut pruned, mut accounts_removed) = (0u64, 0u64);
@@ -99,28 +106,6 @@ fn report(ctx: &Ctx, pruned: u64, accounts_removed: u64) -> anyhow::Result<()> {
              server's retention period."
         ))
     }
-}
-
-/// Asks on the terminal; refuses outright when there is none to ask on.
-fn confirm(total: i64, tenant: &str, since: &str) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to prune {total} users of {tenant} without confirmation: pass --yes \
-             (stdin is not a terminal)"
-        );
-    }
-    eprint!(
-        "Prune {total} users of {} without a sign-in since {}? [y/N] ",
-        output::clean(tenant),
-        output::clean(since)
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
-        bail!("nothing pruned");
-    }
-    Ok(())
 }
 
 /// Streams the dry run page by page: a JSON array (`id`, `email`, `role`,

@@ -37,6 +37,11 @@ pub enum TenantsCommand {
     },
     /// Delete a tenant.
     Delete { domain: String },
+    /// Show what a password must satisfy in a tenant (any member).
+    PasswordPolicy {
+        /// The tenant's domain; default: the tenant you are signed in to.
+        domain: Option<String>,
+    },
 }
 
 /// The customer profile kept in a tenant's metadata. The other metadata fields are
@@ -176,10 +181,34 @@ pub async fn run(ctx: &Ctx, command: TenantsCommand) -> anyhow::Result<()> {
                 output::line(format_args!("Deleted tenant {domain}."))
             }
         }
+        TenantsCommand::PasswordPolicy { domain } => {
+            let tenant = ctx.tenant(domain.as_deref());
+            let policy = client.password_policy(&tenant).await?;
+            if ctx.json {
+                return output::json(&policy);
+            }
+            output::fields(&[
+                ("tenant", tenant),
+                ("min length", policy.min_length.to_string()),
+                ("max length", policy.max_length.to_string()),
+                (
+                    "rejects common passwords",
+                    output::yes_no(policy.rejects_common_passwords),
+                ),
+                (
+                    "rejects account names",
+                    output::yes_no(policy.rejects_account_names),
+                ),
+                (
+                    "composition rules",
+                    output::yes_no(policy.composition_rules),
+                ),
+            ])
+        }
     }
 }
 
-fn show(ctx: &Ctx, tenant: &TenantView) -> anyhow::Result<()> {
+pub(super) fn show(ctx: &Ctx, tenant: &TenantView) -> anyhow::Result<()> {
     if ctx.json {
         return output::json(tenant);
     }

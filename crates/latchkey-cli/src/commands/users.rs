@@ -1,7 +1,9 @@
 //! `latchkey users …`.
 
 use anyhow::bail;
-use latchkey_api::{AccountView, CreateUserRequest, ListUsersQuery, UpdateUserRequest};
+use latchkey_api::{
+    AccountView, AddMembersRequest, CreateUserRequest, ListUsersQuery, UpdateUserRequest,
+};
 use serde_json::json;
 
 use super::{Ctx, PageArgs, fetch_pages, parse_instant, print_next_hint, read_password_stdin};
@@ -47,6 +49,19 @@ pub enum UsersCommand {
         /// Read an initial password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Add accounts to the tenant by email with a role, or set the role of those already
+    /// members. An address without an account gets a new account without a password,
+    /// which cannot sign in until one is set (an invitation).
+    Add {
+        /// An email address; repeat for several.
+        #[arg(long = "email", value_name = "EMAIL", required = true)]
+        emails: Vec<String>,
+        /// Role in the tenant, e.g. `user` or `admin`.
+        #[arg(long)]
+        role: String,
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -234,6 +249,27 @@ pub async fn run(ctx: &Ctx, command: UsersCommand) -> anyhow::Result<()> {
                 custom_data: None,
             };
             show(ctx, &client.create_user(&tenant, &request).await?)
+        }
+        UsersCommand::Add {
+            emails,
+            role,
+            tenant,
+        } => {
+            let tenant = ctx.tenant(tenant.as_deref());
+            let request = AddMembersRequest { emails, role };
+            let added = client.add_members(&tenant, &request).await?;
+            if ctx.json {
+                return output::json(&added);
+            }
+            let mut table = Table::new(&["ID", "EMAIL", "ROLE"]);
+            for member in &added {
+                table.row(vec![
+                    member.id.clone(),
+                    member.email.clone(),
+                    member.role.clone(),
+                ]);
+            }
+            table.print("No users added.")
         }
         UsersCommand::Update {
             id,

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use latchkey_store::testing::{self, TestDatabase};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
 /// How many of the server's stderr lines after start-up are kept for failure reports.
@@ -20,6 +22,9 @@ pub struct Server {
     pub url: String,
     log: Arc<Mutex<VecDeque<String>>>,
     data: Option<tempfile::TempDir>,
+    /// Declared after `child`, and `Drop` kills the child first: the database goes only
+    /// once the server no longer uses it.
+    database: Option<TestDatabase>,
 }
 
 impl Server {
@@ -62,6 +67,8 @@ pub fn serve_command(data: &Path) -> Command {
         .env_remove("LATCHKEY_DATA_DIR")
         .env_remove("LATCHKEY_PUBLIC_URL")
         .env_remove("LATCHKEY_LOG_FORMAT")
+        .env_remove("LATCHKEY_SIGNUP_ENABLED")
+        .env_remove("LATCHKEY_WORKSPACES_SELF_SERVICE")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -107,6 +114,7 @@ pub fn spawn(mut command: Command) -> (Server, Vec<String>) {
         url: String::new(),
         log,
         data: None,
+        database: None,
     };
     match rx.recv_timeout(Duration::from_secs(120)) {
         Ok(Ok((url, before))) => {
@@ -119,4 +127,47 @@ pub fn spawn(mut command: Command) -> (Server, Vec<String>) {
         ),
         Err(_) => panic!("the server did not report its address within 120 s"),
     }
+}
+
+/// Where a test server keeps its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The SQLite file in the data directory.
+    Sqlite,
+    /// A fresh database on `LATCHKEY_TEST_POSTGRES_URL`, dropped after the server.
+    Postgres,
+}
+
+/// base64 of 32 bytes: the throwaway encryption key PostgreSQL servers need (every node
+/// of a cluster must share one, so the server does not generate it there).
+const TEST_ENCRYPTION_KEY: &str = "bGF0Y2hrZXktY2xpLXRlc3RzLWtleS0zMi1ieXRlcyE=";
+
+/// [`spawn`] on `backend`. `None` (after a loud notice) for PostgreSQL when
+/// `LATCHKEY_TEST_POSTGRES_URL` is not set; with `LATCHKEY_REQUIRE_ALL=1` that fails.
+pub fn spawn_on(backend: Backend, mut command: Command) -> Option<(Server, Vec<String>)> {
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let admin_url = match testing::postgres_url("CLI tests") {
+                Ok(Some(url)) => url,
+                Ok(None) => return None,
+                Err(message) => panic!("{message}"),
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let database = runtime
+                .block_on(TestDatabase::create(&admin_url))
+                .unwrap_or_else(|e| panic!("cannot create a test database on {admin_url}: {e}"));
+            command
+                .arg("--database-url")
+                .arg(&database.url)
+                .env("LATCHKEY_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY);
+            Some(database)
+        }
+    };
+    let (mut server, before) = spawn(command);
+    server.database = database;
+    Some((server, before))
 }
