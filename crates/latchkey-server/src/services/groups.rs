@@ -150,7 +150,8 @@ impl Services {
     }
 
     /// A page of the tenant's groups by name, each with its members and roles: three
-    /// reads for the whole page, not two per group.
+    /// reads for the whole page, not two per group (an empty page issues no statement
+    /// for its members and roles).
     pub async fn list_groups(
         &self,
         caller: &Caller,
@@ -161,16 +162,12 @@ impl Services {
         let groups = self.store.list_groups(&tenant.id, &page).await?;
         let ids: Vec<GroupId> = groups.items.iter().map(|g| g.id.clone()).collect();
         let mut members: HashMap<GroupId, Vec<MemberRecord>> = HashMap::new();
-        if !ids.is_empty() {
-            for (group, member) in self.store.members_of_groups(&tenant.id, &ids).await? {
-                members.entry(group).or_default().push(member);
-            }
+        for (group, member) in self.store.members_of_groups(&tenant.id, &ids).await? {
+            members.entry(group).or_default().push(member);
         }
         let mut roles: HashMap<GroupId, Vec<RoleName>> = HashMap::new();
-        if !ids.is_empty() {
-            for (group, role) in self.store.roles_of_groups(&tenant.id, &ids).await? {
-                roles.entry(group).or_default().push(role);
-            }
+        for (group, role) in self.store.roles_of_groups(&tenant.id, &ids).await? {
+            roles.entry(group).or_default().push(role);
         }
         let items = groups
             .items
@@ -408,9 +405,6 @@ impl Services {
     ) -> Result<HashMap<AccountId, Vec<Group>>, ServiceError> {
         caller.require(&tenant.id, permissions::USERS_READ)?;
         let mut groups: HashMap<AccountId, Vec<Group>> = HashMap::new();
-        if accounts.is_empty() {
-            return Ok(groups);
-        }
         for (account, group) in self.store.group_memberships(&tenant.id, accounts).await? {
             groups.entry(account).or_default().push(group);
         }

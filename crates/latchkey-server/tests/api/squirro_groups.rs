@@ -557,6 +557,49 @@ async fn workspaces_list_the_projects_the_caller_can_access(app: TestApp) {
         projects_by_id(vec![(&delta, "Delta", "reader")])
     );
 
+    // A restricted grant's token acts only in its grant's tenant: elsewhere it is shown
+    // no projects.
+    let grant = send(
+        &app,
+        Method::POST,
+        &format!("/api/user/v0/default/users/{erin}/grants"),
+        &erin_token,
+        &[("type", "user"), ("project_permissions", "projects.read.*")],
+    )
+    .await;
+    assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.body);
+    let refresh = grant.body["refresh_token"].as_str().unwrap();
+    let restricted = TestApp::read(
+        app.http
+            .post(app.url("/api/user/oauth2/token"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        restricted.body["project_permissions"],
+        json!(["projects.read.*"])
+    );
+    assert_eq!(restricted.status, StatusCode::OK, "{}", restricted.body);
+    let restricted = restricted.body["access_token"].as_str().unwrap();
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v2/workspaces?include_projects=True&admin_only=False",
+            Some(restricted),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        listed.body["workspaces"][0]["projects"],
+        projects_by_id(vec![(&alpha, "Alpha", "reader"), (&beta, "Beta", "member")])
+    );
+    assert_eq!(listed.body["workspaces"][1]["domain"], "second");
+    assert_eq!(listed.body["workspaces"][1]["projects"], json!([]));
+
     // Without include_projects there is no `projects`; a tenant administrator
     // administers every project of its tenant.
     let listed = app

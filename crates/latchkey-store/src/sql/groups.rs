@@ -3,9 +3,10 @@
 //! here. Members of groups and projects reference `memberships`, so leaving a tenant
 //! (removal, prune, deletion) takes an account out of them by foreign key.
 
-/// The most ids bound in one `IN (…)` list. Both backends take far more parameters
-/// (SQLite 32,766, PostgreSQL 65,535); at this size a page of the Squirro dialect's user
-/// list (at most 10,000 users) is still one statement.
+/// The most ids bound in one `IN (…)` list; longer lists take one statement per this
+/// many. Both backends take more parameters (SQLite 32,766, PostgreSQL 65,535), and at
+/// this size the longest user list a front door walks (10,000 accounts) is still one
+/// statement. Empty lists issue no statement.
 pub(crate) const MAX_IDS_PER_STATEMENT: usize = 10_000;
 
 macro_rules! impl_groups {
