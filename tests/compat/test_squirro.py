@@ -193,6 +193,29 @@ def test_users_lifecycle(settings: Settings, admin: SquirroClient, member: Membe
         admin.get_user_data(user_id)
 
 
+def test_get_users_carries_groups_and_config(admin: SquirroClient, make_member) -> None:
+    person = make_member()
+    name = f"Compat Readers {secrets.token_hex(3)}"
+    gid = admin.create_group(name, members=[{"id": person.id}])["id"]
+    admin.update_user_data(person.id, {"team": "blue"})
+
+    def listed(**kwargs: object) -> dict:
+        users = admin.get_users(**kwargs)["users"]
+        mine = [u for u in users if u["id"] == person.id]
+        assert len(mine) == 1, users
+        return mine[0]
+
+    plain = listed()
+    # The same `groups` as the single-user view, which delete_workspace_user reads.
+    assert plain["groups"] == [{"id": gid, "name": name}]
+    assert plain["groups"] == admin.get_user_data(person.id, api_version="v0")["groups"]
+    assert "config" not in plain
+    # include_config: the account's custom data as `config`.
+    assert listed(include_config=True)["config"] == {"team": "blue"}
+    assert "config" not in listed(include_config=False)
+    admin.delete_group(gid)
+
+
 def test_sessions_can_be_read_and_ended(
     settings: Settings, admin: SquirroClient, make_member
 ) -> None:
@@ -304,4 +327,38 @@ def test_workspaces_are_isolated(settings: Settings, owner, make_member) -> None
         outsider.update_workspace(domain, "Taken Over")
     with pytest.raises(AuthorizationError):
         outsider.get_workspace_users(domain)
+    client.delete_workspace(domain)
+
+
+def test_workspaces_list_the_projects_the_caller_can_access(
+    settings: Settings, owner, make_member
+) -> None:
+    client, _, _ = owner
+    home = client.tenant
+    mine = client.new_project(f"Compat Home {secrets.token_hex(3)}")["id"]
+    domain = client.create_workspace("Projects Lab")["domain"]
+    person = make_member()
+    client.add_workspace_users(domain, [person.email], "reader")
+    # The topic API works in the client's tenant: switch to the new workspace for it.
+    client.tenant = domain
+    shared = client.new_project("Shared here")["id"]
+    client.new_project("Not shared")
+    client.add_project_member(shared, "reader", user_id=person.id)
+    client.tenant = home
+
+    def projects(who: SquirroClient) -> dict[str, list[tuple[str, str]]]:
+        return {
+            w["domain"]: [(p["id"], p["role"]) for p in w["projects"]]
+            for w in who.get_workspaces(include_projects=True)["workspaces"]
+        }
+
+    person_client = signed_in(settings, person.email, person.password)
+    seen = projects(person_client)
+    assert seen[domain] == [(shared, "reader")]
+    assert seen[settings.tenant] == []
+    # An administrator of a workspace administers all of its projects.
+    owned = projects(client)
+    assert (mine, "admin") in owned[home]
+    assert len(owned[domain]) == 2 and all(role == "admin" for _, role in owned[domain])
+    assert all("projects" not in w for w in client.get_workspaces()["workspaces"])
     client.delete_workspace(domain)

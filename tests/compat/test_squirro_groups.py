@@ -290,3 +290,32 @@ def test_project_access_through_a_group(
 
     admin.delete_project(pid)
     admin.delete_group(gid)
+
+
+def test_update_group_sets_its_projects_as_a_whole(admin: SquirroClient, make_member) -> None:
+    name = unique("Curators")
+    gid = admin.create_group(name, members=[{"id": make_member().id}])["id"]
+    first, second, third = (admin.new_project(unique(t))["id"] for t in ("A", "B", "C"))
+    admin.add_project_member(first, "admin", group_id=gid)
+
+    def roles(group: dict) -> dict[str, str]:
+        return {p["id"]: p["role"] for p in group["projects"]}
+
+    # New projects join as `member`; the group keeps its role where it is already.
+    updated = admin.update_group(gid, name, projects=[first, second])
+    assert roles(updated) == {first: "admin", second: "member"}
+    # One unknown project refuses the whole set.
+    with pytest.raises(NotFoundError):
+        admin.update_group(gid, name, projects=[third, UNKNOWN_ID])
+    assert roles(admin.get_group(gid, include_projects=True)) == {
+        first: "admin",
+        second: "member",
+    }
+    # Projects not listed lose the group.
+    updated = admin.update_group(gid, name, projects=[third, second])
+    assert roles(updated) == {second: "member", third: "member"}
+    assert gid not in {m["member_id"] for m in admin.get_project_members(first)["members"]}
+
+    for project in (first, second, third):
+        admin.delete_project(project)
+    admin.delete_group(gid)

@@ -404,6 +404,28 @@ pub trait Store: Send + Sync + 'static {
     async fn group_roles(&self, tenant: &TenantId, group: &GroupId) -> StoreResult<Vec<RoleName>>;
     /// The groups of a tenant the account is in, by name.
     async fn groups_of(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<Group>>;
+    /// The members of each of `groups` with their tenant role, for a page of groups in one
+    /// round trip: one row per group membership, ordered by group id, then normalised
+    /// email. Groups of other tenants have none.
+    async fn members_of_groups(
+        &self,
+        tenant: &TenantId,
+        groups: &[GroupId],
+    ) -> StoreResult<Vec<(GroupId, MemberRecord)>>;
+    /// The roles each of `groups` grants: one row per grant, ordered by group id, then
+    /// role.
+    async fn roles_of_groups(
+        &self,
+        tenant: &TenantId,
+        groups: &[GroupId],
+    ) -> StoreResult<Vec<(GroupId, RoleName)>>;
+    /// The groups of the tenant each of `accounts` is in, for a page of users in one round
+    /// trip: one row per group membership, ordered by account id, then group name.
+    async fn group_memberships(
+        &self,
+        tenant: &TenantId,
+        accounts: &[AccountId],
+    ) -> StoreResult<Vec<(AccountId, Group)>>;
     /// The roles an account's groups grant it in a tenant, by name, without repeats.
     async fn granted_roles(
         &self,
@@ -485,6 +507,21 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         group: &GroupId,
     ) -> StoreResult<Vec<ProjectAccess>>;
+
+    /// Makes `projects` the set of projects a group is a member of, in one transaction:
+    /// it leaves the projects not listed, joins the listed ones it is not in with `role`
+    /// and keeps its role in the others. `NotFound` when the group or one of `projects`
+    /// is unknown in the tenant (nothing changes then).
+    #[allow(clippy::too_many_arguments)]
+    async fn set_group_projects(
+        &self,
+        tenant: &TenantId,
+        group: &GroupId,
+        projects: &[ProjectId],
+        role: ProjectRole,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
     // ---- sign-in throttling ----------------------------------------------------------
 

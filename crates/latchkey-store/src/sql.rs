@@ -1530,6 +1530,15 @@ macro_rules! impl_store {
                 async fn groups_of(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<latchkey_core::Group>> {
                     self.sql_groups_of(tenant, account).await
                 }
+                async fn members_of_groups(&self, tenant: &TenantId, groups: &[latchkey_core::GroupId]) -> StoreResult<Vec<(latchkey_core::GroupId, MemberRecord)>> {
+                    self.sql_members_of_groups(tenant, groups).await
+                }
+                async fn roles_of_groups(&self, tenant: &TenantId, groups: &[latchkey_core::GroupId]) -> StoreResult<Vec<(latchkey_core::GroupId, RoleName)>> {
+                    self.sql_roles_of_groups(tenant, groups).await
+                }
+                async fn group_memberships(&self, tenant: &TenantId, accounts: &[AccountId]) -> StoreResult<Vec<(AccountId, latchkey_core::Group)>> {
+                    self.sql_group_memberships(tenant, accounts).await
+                }
                 async fn granted_roles(&self, tenant: &TenantId, account: &AccountId) -> StoreResult<Vec<RoleName>> {
                     self.sql_granted_roles(tenant, account).await
                 }
@@ -1562,6 +1571,9 @@ macro_rules! impl_store {
                 }
                 async fn group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId) -> StoreResult<Vec<$crate::ProjectAccess>> {
                     self.sql_group_projects(tenant, group).await
+                }
+                async fn set_group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId, projects: &[latchkey_core::ProjectId], role: latchkey_core::ProjectRole, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
+                    self.sql_set_group_projects(tenant, group, projects, role, now, audit).await
                 }
 
                 // ---- sign-in throttling --------------------------------------------

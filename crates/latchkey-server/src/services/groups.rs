@@ -3,10 +3,13 @@
 //! A group's granted roles take part in its members' effective permissions (see
 //! `Services::with_granted` and `docs/permissions.md`).
 
+use std::collections::HashMap;
+
 use latchkey_core::audit::actions;
 use latchkey_core::role::permissions;
 use latchkey_core::{
-    AccountId, AuditOutcome, Group, GroupId, GroupName, Page, PageRequest, RoleName, Tenant,
+    AccountId, AuditOutcome, Group, GroupId, GroupName, Page, PageRequest, ProjectId, ProjectRole,
+    RoleName, Tenant,
 };
 use latchkey_store::{MemberRecord, ProjectAccess, StoreError};
 use serde_json::json;
@@ -15,6 +18,9 @@ use super::{Caller, ServiceError, Services};
 
 /// The most members a group can be given in one request.
 pub const MAX_GROUP_MEMBERS_PER_REQUEST: usize = 1000;
+
+/// The most projects a group's project set can name in one request.
+pub const MAX_GROUP_PROJECTS_PER_REQUEST: usize = 1000;
 
 /// A group with what is shown beside it.
 #[derive(Clone, Debug)]
@@ -143,7 +149,9 @@ impl Services {
         self.group_details(tenant, group, false).await
     }
 
-    /// A page of the tenant's groups by name, each with its members and roles.
+    /// A page of the tenant's groups by name, each with its members and roles: three
+    /// reads for the whole page, not two per group (an empty page issues no statement
+    /// for its members and roles).
     pub async fn list_groups(
         &self,
         caller: &Caller,
@@ -152,10 +160,25 @@ impl Services {
     ) -> Result<Page<GroupDetails>, ServiceError> {
         caller.require(&tenant.id, permissions::USERS_READ)?;
         let groups = self.store.list_groups(&tenant.id, &page).await?;
-        let mut items = Vec::with_capacity(groups.items.len());
-        for group in groups.items {
-            items.push(self.group_details(tenant, group, false).await?);
+        let ids: Vec<GroupId> = groups.items.iter().map(|g| g.id.clone()).collect();
+        let mut members: HashMap<GroupId, Vec<MemberRecord>> = HashMap::new();
+        for (group, member) in self.store.members_of_groups(&tenant.id, &ids).await? {
+            members.entry(group).or_default().push(member);
         }
+        let mut roles: HashMap<GroupId, Vec<RoleName>> = HashMap::new();
+        for (group, role) in self.store.roles_of_groups(&tenant.id, &ids).await? {
+            roles.entry(group).or_default().push(role);
+        }
+        let items = groups
+            .items
+            .into_iter()
+            .map(|group| GroupDetails {
+                members: members.remove(&group.id).unwrap_or_default(),
+                roles: roles.remove(&group.id).unwrap_or_default(),
+                projects: None,
+                group,
+            })
+            .collect();
         Ok(Page {
             items,
             next: groups.next,
@@ -369,5 +392,74 @@ impl Services {
         caller.require(&tenant.id, permissions::USERS_READ)?;
         let group = self.find_group(tenant, id).await?;
         Ok(self.store.group_projects(&tenant.id, &group.id).await?)
+    }
+
+    /// The groups of the tenant each of `accounts` is in, by name, for a page of users
+    /// (one read for the whole page); accounts in no group are absent. Needs
+    /// `users.read`, like reading the users themselves.
+    pub async fn groups_of_members(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        accounts: &[AccountId],
+    ) -> Result<HashMap<AccountId, Vec<Group>>, ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_READ)?;
+        let mut groups: HashMap<AccountId, Vec<Group>> = HashMap::new();
+        for (account, group) in self.store.group_memberships(&tenant.id, accounts).await? {
+            groups.entry(account).or_default().push(group);
+        }
+        Ok(groups)
+    }
+
+    /// Makes `projects` the set of projects the group is a member of, in one
+    /// transaction: it leaves the projects not listed, joins the listed ones it is not in
+    /// with `role` and keeps its role in the others. A tenant administrator's act
+    /// (`users.write`, which administers every project of the tenant); one unknown
+    /// project refuses the whole set. Returns the group with its projects.
+    pub async fn set_group_projects(
+        &self,
+        caller: &Caller,
+        tenant: &Tenant,
+        id: &str,
+        projects: &[String],
+        role: &str,
+    ) -> Result<GroupDetails, ServiceError> {
+        caller.require(&tenant.id, permissions::USERS_WRITE)?;
+        let role = ProjectRole::parse(role).map_err(|e| ServiceError::Validation(e.to_string()))?;
+        if projects.len() > MAX_GROUP_PROJECTS_PER_REQUEST {
+            return Err(ServiceError::Validation(format!(
+                "at most {MAX_GROUP_PROJECTS_PER_REQUEST} projects per request"
+            )));
+        }
+        let group = self.find_group(tenant, id).await?;
+        let mut ids: Vec<ProjectId> = Vec::with_capacity(projects.len());
+        for project in projects {
+            if !latchkey_core::id::is_id_shaped(project) {
+                return Err(ServiceError::NotFound("project"));
+            }
+            let project = ProjectId::from_string(project.clone());
+            if !ids.contains(&project) {
+                ids.push(project);
+            }
+        }
+        let event = self.group_event(
+            caller,
+            tenant,
+            actions::GROUP_UPDATE,
+            &group.id,
+            json!({
+                "projects": ids.iter().map(ProjectId::as_str).collect::<Vec<_>>(),
+                "project_role": role.as_str(),
+            }),
+        );
+        self.store
+            .set_group_projects(&tenant.id, &group.id, &ids, role, self.clock.now(), &event)
+            .await
+            .map_err(|e| match e {
+                // The group was found above, so it is a project that is unknown.
+                StoreError::NotFound => ServiceError::NotFound("project"),
+                other => other.into(),
+            })?;
+        self.group_details(tenant, group, true).await
     }
 }

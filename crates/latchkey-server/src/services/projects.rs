@@ -475,7 +475,20 @@ impl Services {
             caller.require(&tenant.id, permissions::USERS_READ)?;
         }
         let member = self.find_member(tenant, user_id).await?;
-        if member.role.is_admin() {
+        self.projects_of_member(tenant, &member.account.id, &member.role)
+            .await
+    }
+
+    /// The projects an account with the membership role `role` can access in the
+    /// tenant, with its effective role in each: every project as `admin` for a tenant
+    /// administrator, otherwise those it holds a role in, directly or through a group.
+    pub(super) async fn projects_of_member(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        role: &latchkey_core::RoleName,
+    ) -> Result<Vec<(Project, ProjectRole)>, ServiceError> {
+        if role.is_admin() {
             // A tenant administrator administers every project of the tenant.
             let mut all = Vec::new();
             let mut page = PageRequest::new(Some(latchkey_core::page::MAX_PAGE_SIZE), None);
@@ -489,11 +502,8 @@ impl Services {
             }
             return Ok(all);
         }
-        let access = self
-            .store
-            .account_projects(&tenant.id, &member.account.id)
-            .await?;
-        Ok(reduce_access(&member.role, access))
+        let access = self.store.account_projects(&tenant.id, account).await?;
+        Ok(reduce_access(role, access))
     }
 }
 

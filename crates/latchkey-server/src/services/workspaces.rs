@@ -31,6 +31,12 @@ pub struct Workspace {
     pub role: RoleName,
 }
 
+/// A workspace with the projects the caller can access there and its role in each.
+pub struct WorkspaceProjects {
+    pub workspace: Workspace,
+    pub projects: Vec<(latchkey_core::Project, latchkey_core::ProjectRole)>,
+}
+
 /// A signup: a new account and the tenant it administers.
 pub struct SignUp {
     pub email: String,
@@ -118,6 +124,35 @@ impl Services {
             }
         }
         out.sort_by(|a, b| a.tenant.domain.as_str().cmp(b.tenant.domain.as_str()));
+        Ok(out)
+    }
+
+    /// [`Self::workspaces_of`], each with the projects the caller's account can access
+    /// there and its effective role in each (as [`Self::user_projects`] answers for it:
+    /// every project as `admin` where it administers the tenant). A grant's restricted
+    /// token acts only in the tenant of its grant (see [`Self::caller_in`]), so elsewhere
+    /// it is shown no projects.
+    pub async fn workspaces_with_projects(
+        &self,
+        caller: &Caller,
+        admin_only: bool,
+    ) -> Result<Vec<WorkspaceProjects>, ServiceError> {
+        let workspaces = self.workspaces_of(caller, admin_only).await?;
+        let mut out = Vec::with_capacity(workspaces.len());
+        for workspace in workspaces {
+            let restricted_elsewhere =
+                caller.project_permissions.is_some() && workspace.tenant.id != caller.tenant.id;
+            let projects = if restricted_elsewhere {
+                Vec::new()
+            } else {
+                self.projects_of_member(&workspace.tenant, &caller.account.id, &workspace.role)
+                    .await?
+            };
+            out.push(WorkspaceProjects {
+                workspace,
+                projects,
+            });
+        }
         Ok(out)
     }
 

@@ -12,6 +12,7 @@ on_both_backends!(
     administrators_manage_groups_and_their_members,
     granted_roles_add_permissions_to_requests_and_tokens,
     groups_of_another_tenant_are_not_found,
+    each_listed_group_carries_its_own_members_and_roles,
 );
 
 async fn call(
@@ -372,4 +373,77 @@ async fn groups_of_another_tenant_are_not_found(app: TestApp) {
         )
         .await;
     assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// The list reads the members and roles of a whole page at once: each group still gets
+/// exactly its own, in order, on every page.
+async fn each_listed_group_carries_its_own_members_and_roles(app: TestApp) {
+    let admin = app.admin_token().await;
+    let mut ids = Vec::new();
+    for email in ["hal@example.com", "ivy@example.com", "jon@example.com"] {
+        ids.push(app.create_user(&admin, "default", email, "user").await);
+    }
+    let (hal, ivy, jon) = (&ids[0], &ids[1], &ids[2]);
+    // name → (members, granted roles); "Empty" has neither.
+    let wanted = [
+        ("Crew", vec![jon, hal], vec!["reader"]),
+        ("Empty", vec![], vec![]),
+        ("Fleet", vec![ivy], vec!["admin", "reader"]),
+        ("Guild", vec![ivy, jon, hal], vec![]),
+    ];
+    for (name, members, roles) in &wanted {
+        let created = call(
+            &app,
+            Method::POST,
+            "/groups",
+            &admin,
+            Some(json!({"name": name, "members": members})),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap();
+        if !roles.is_empty() {
+            let granted = call(
+                &app,
+                Method::PUT,
+                &format!("/groups/{id}/roles"),
+                &admin,
+                Some(json!({ "roles": roles })),
+            )
+            .await;
+            assert_eq!(granted.status, StatusCode::OK, "{}", granted.body);
+        }
+    }
+
+    let mut listed = Vec::new();
+    let mut path = "/groups?limit=3".to_owned();
+    loop {
+        let page = call(&app, Method::GET, &path, &admin, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        listed.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next"].as_str() {
+            Some(next) => path = format!("/groups?limit=3&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), wanted.len());
+    for (group, (name, members, roles)) in listed.iter().zip(&wanted) {
+        assert_eq!(group["name"], *name);
+        // Members come by email: hal, ivy, jon.
+        let mut expected: Vec<&str> = members.iter().map(|m| m.as_str()).collect();
+        expected.sort_by_key(|id| ids.iter().position(|i| i == id));
+        let got: Vec<&str> = group["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "members of {name}");
+        assert_eq!(group["roles"], json!(roles), "roles of {name}");
+        // The same as reading the group alone.
+        let id = group["id"].as_str().unwrap();
+        let alone = call(&app, Method::GET, &format!("/groups/{id}"), &admin, None).await;
+        assert_eq!(alone.body["members"], group["members"], "{name}");
+        assert_eq!(alone.body["roles"], group["roles"], "{name}");
+    }
 }

@@ -11,6 +11,9 @@ use crate::harness::{Reply, TestApp, USER_PASSWORD, on_both_backends};
 on_both_backends!(
     groups_wire_details,
     project_members_and_topic_projects_wire_details,
+    update_group_sets_the_groups_projects_as_a_whole,
+    workspaces_list_the_projects_the_caller_can_access,
+    users_of_get_users_carry_their_groups_and_config,
 );
 
 async fn send(
@@ -323,5 +326,419 @@ async fn project_members_and_topic_projects_wire_details(app: TestApp) {
     assert_error(
         &app.call(Method::GET, &project, Some(&admin), None).await,
         StatusCode::NOT_FOUND,
+    );
+}
+
+/// A new topic project in `tenant`; returns its id.
+async fn new_project(app: &TestApp, token: &str, tenant: &str, title: &str) -> String {
+    let created = send(
+        app,
+        Method::POST,
+        &format!("/api/topic/v0/{tenant}/projects"),
+        token,
+        &[("title", title)],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+/// `[{id, title, role}]` sorted by id, as the dialect lists projects.
+fn projects_by_id(mut projects: Vec<(&str, &str, &str)>) -> Value {
+    projects.sort_by(|a, b| a.0.cmp(b.0));
+    Value::Array(
+        projects
+            .into_iter()
+            .map(|(id, title, role)| json!({ "id": id, "title": title, "role": role }))
+            .collect(),
+    )
+}
+
+async fn update_group_sets_the_groups_projects_as_a_whole(app: TestApp) {
+    let admin = app.admin_token().await;
+    let dana = app
+        .create_user(&admin, "default", "dana.s@example.com", "user")
+        .await;
+    let alpha = new_project(&app, &admin, "default", "Alpha").await;
+    let beta = new_project(&app, &admin, "default", "Beta").await;
+    let gamma = new_project(&app, &admin, "default", "Gamma").await;
+    const GROUPS: &str = "/api/user/v0/default/groups";
+    let members = json!([{ "id": dana }]).to_string();
+    let created = send(
+        &app,
+        Method::POST,
+        GROUPS,
+        &admin,
+        &[("name", "Editors"), ("members", &members)],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let gid = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("{GROUPS}/{gid}");
+    // The group administers alpha (given by hand).
+    let added = send(
+        &app,
+        Method::POST,
+        &format!("/api/user/v0/default/projects/{alpha}/members"),
+        &admin,
+        &[("role", "admin"), ("group_id", &gid)],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+
+    // {alpha, beta}: beta joins as `member`, alpha keeps `admin`; the answer lists them.
+    let projects = json!([alpha, beta]).to_string();
+    let updated = send(
+        &app,
+        Method::PUT,
+        &path,
+        &admin,
+        &[("name", "Editors"), ("projects", &projects)],
+    )
+    .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let both = projects_by_id(vec![(&alpha, "Alpha", "admin"), (&beta, "Beta", "member")]);
+    assert_eq!(updated.body["projects"], both);
+    assert_eq!(updated.body["members"][0]["id"], dana.as_str());
+
+    // One unknown project refuses the whole set (404) and changes nothing.
+    let projects = json!([gamma, "A".repeat(22)]).to_string();
+    let refused = send(
+        &app,
+        Method::PUT,
+        &path,
+        &admin,
+        &[("name", "Editors"), ("projects", &projects)],
+    )
+    .await;
+    assert_error(&refused, StatusCode::NOT_FOUND);
+    let read = app
+        .call(
+            Method::GET,
+            &format!("{path}?include_projects=True"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(read.body["projects"], both, "a refused set changes nothing");
+
+    // {gamma, beta}: alpha loses the group, beta keeps `member`, gamma joins.
+    let projects = json!([gamma, beta]).to_string();
+    let updated = send(
+        &app,
+        Method::PUT,
+        &path,
+        &admin,
+        &[("name", "Editors"), ("projects", &projects)],
+    )
+    .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(
+        updated.body["projects"],
+        projects_by_id(vec![(&beta, "Beta", "member"), (&gamma, "Gamma", "member")])
+    );
+    let alpha_members = app
+        .call(
+            Method::GET,
+            &format!("/api/user/v0/default/projects/{alpha}/members"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(
+        alpha_members.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["member_id"] != gid.as_str()),
+        "{}",
+        alpha_members.body
+    );
+
+    // A project administrator who may not manage groups is refused (403); `[]` empties
+    // the set.
+    let dana_token = app
+        .token("default", "dana.s@example.com", USER_PASSWORD)
+        .await;
+    let projects = json!([]).to_string();
+    let refused = send(
+        &app,
+        Method::PUT,
+        &path,
+        &dana_token,
+        &[("projects", &projects)],
+    )
+    .await;
+    assert_error(&refused, StatusCode::FORBIDDEN);
+    let emptied = send(&app, Method::PUT, &path, &admin, &[("projects", &projects)]).await;
+    assert_eq!(emptied.status, StatusCode::OK, "{}", emptied.body);
+    assert_eq!(emptied.body["projects"], json!([]));
+}
+
+async fn workspaces_list_the_projects_the_caller_can_access(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_tenant(&admin, "second").await;
+    let erin = app
+        .create_user(&admin, "default", "erin.w@example.com", "user")
+        .await;
+    let joined = app
+        .call(
+            Method::POST,
+            "/api/v1/tenants/second/members",
+            Some(&admin),
+            Some(json!({"emails": ["erin.w@example.com"], "role": "user"})),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+
+    // Default: erin reads alpha directly and edits beta through a group; gamma is not
+    // hers. Second: she reads delta; epsilon is not hers.
+    let alpha = new_project(&app, &admin, "default", "Alpha").await;
+    let beta = new_project(&app, &admin, "default", "Beta").await;
+    let gamma = new_project(&app, &admin, "default", "Gamma").await;
+    let delta = new_project(&app, &admin, "second", "Delta").await;
+    new_project(&app, &admin, "second", "Epsilon").await;
+    for (tenant, project) in [("default", &alpha), ("second", &delta)] {
+        let added = send(
+            &app,
+            Method::POST,
+            &format!("/api/user/v0/{tenant}/projects/{project}/members"),
+            &admin,
+            &[("role", "reader"), ("user_id", &erin)],
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    }
+    let members = json!([{ "id": erin }]).to_string();
+    let projects = json!([beta]).to_string();
+    let group = send(
+        &app,
+        Method::POST,
+        "/api/user/v0/default/groups",
+        &admin,
+        &[("name", "Writers"), ("members", &members)],
+    )
+    .await;
+    let gid = group.body["id"].as_str().unwrap().to_owned();
+    let updated = send(
+        &app,
+        Method::PUT,
+        &format!("/api/user/v0/default/groups/{gid}"),
+        &admin,
+        &[("projects", &projects)],
+    )
+    .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+
+    let erin_token = app
+        .token("default", "erin.w@example.com", USER_PASSWORD)
+        .await;
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v2/workspaces?include_projects=True&admin_only=False",
+            Some(&erin_token),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let workspaces = listed.body["workspaces"].as_array().unwrap();
+    let domains: Vec<&str> = workspaces
+        .iter()
+        .map(|w| w["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(domains, ["default", "second"]);
+    assert_eq!(
+        workspaces[0]["projects"],
+        projects_by_id(vec![(&alpha, "Alpha", "reader"), (&beta, "Beta", "member")])
+    );
+    assert_eq!(
+        workspaces[1]["projects"],
+        projects_by_id(vec![(&delta, "Delta", "reader")])
+    );
+
+    // A restricted grant's token acts only in its grant's tenant: elsewhere it is shown
+    // no projects.
+    let grant = send(
+        &app,
+        Method::POST,
+        &format!("/api/user/v0/default/users/{erin}/grants"),
+        &erin_token,
+        &[("type", "user"), ("project_permissions", "projects.read.*")],
+    )
+    .await;
+    assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.body);
+    let refresh = grant.body["refresh_token"].as_str().unwrap();
+    let restricted = TestApp::read(
+        app.http
+            .post(app.url("/api/user/oauth2/token"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        restricted.body["project_permissions"],
+        json!(["projects.read.*"])
+    );
+    assert_eq!(restricted.status, StatusCode::OK, "{}", restricted.body);
+    let restricted = restricted.body["access_token"].as_str().unwrap();
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v2/workspaces?include_projects=True&admin_only=False",
+            Some(restricted),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        listed.body["workspaces"][0]["projects"],
+        projects_by_id(vec![(&alpha, "Alpha", "reader"), (&beta, "Beta", "member")])
+    );
+    assert_eq!(listed.body["workspaces"][1]["domain"], "second");
+    assert_eq!(listed.body["workspaces"][1]["projects"], json!([]));
+
+    // Without include_projects there is no `projects`; a tenant administrator
+    // administers every project of its tenant.
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v2/workspaces?include_projects=False&admin_only=False",
+            Some(&erin_token),
+            None,
+        )
+        .await;
+    assert!(
+        listed.body["workspaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w.get("projects").is_none()),
+        "{}",
+        listed.body
+    );
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v2/workspaces?include_projects=true&admin_only=true",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["workspaces"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        listed.body["workspaces"][0]["projects"],
+        projects_by_id(vec![
+            (&alpha, "Alpha", "admin"),
+            (&beta, "Beta", "admin"),
+            (&gamma, "Gamma", "admin"),
+        ])
+    );
+}
+
+async fn users_of_get_users_carry_their_groups_and_config(app: TestApp) {
+    let admin = app.admin_token().await;
+    let fay = app
+        .create_user(&admin, "default", "fay.u@example.com", "user")
+        .await;
+    let gus = app
+        .create_user(&admin, "default", "gus.u@example.com", "reader")
+        .await;
+    let mut groups = Vec::new();
+    for name in ["Blue", "Amber"] {
+        let members = json!([{ "id": fay }]).to_string();
+        let created = send(
+            &app,
+            Method::POST,
+            "/api/user/v0/default/groups",
+            &admin,
+            &[("name", name), ("members", &members)],
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        groups.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let custom = app
+        .call(
+            Method::PUT,
+            &format!("/api/user/v1/default/users/{fay}"),
+            Some(&admin),
+            Some(json!({"team": "platform", "desk": 7})),
+        )
+        .await;
+    assert_eq!(custom.status, StatusCode::OK, "{}", custom.body);
+
+    let user_in = |body: &Value, id: &str| -> Value {
+        body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} listed: {body}"))
+    };
+    // Each user's groups, by name, as the single-user view shows them.
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v0/default/users",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let fay_listed = user_in(&listed.body, &fay);
+    assert_eq!(
+        fay_listed["groups"],
+        json!([{ "id": groups[1], "name": "Amber" }, { "id": groups[0], "name": "Blue" }])
+    );
+    let fay_read = app
+        .call(
+            Method::GET,
+            &format!("/api/user/v0/default/users/{fay}?include_projects=False"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(fay_listed["groups"], fay_read.body["groups"]);
+    assert_eq!(user_in(&listed.body, &gus)["groups"], json!([]));
+    assert!(fay_listed.get("config").is_none(), "{fay_listed}");
+
+    // include_config=True: the custom data as `config`; False: none; other values 400.
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v0/default/users?include_config=True",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        user_in(&listed.body, &fay)["config"],
+        json!({"team": "platform", "desk": 7})
+    );
+    assert_eq!(user_in(&listed.body, &gus)["config"], json!({}));
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/user/v0/default/users?include_config=False",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(user_in(&listed.body, &fay).get("config").is_none());
+    assert_error(
+        &app.call(
+            Method::GET,
+            "/api/user/v0/default/users?include_config=perhaps",
+            Some(&admin),
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
     );
 }

@@ -3,9 +3,16 @@
 //! here. Members of groups and projects reference `memberships`, so leaving a tenant
 //! (removal, prune, deletion) takes an account out of them by foreign key.
 
+/// The most ids bound in one `IN (…)` list; longer lists take one statement per this
+/// many. Both backends take more parameters (SQLite 32,766, PostgreSQL 65,535), and at
+/// this size the longest user list a front door walks (10,000 accounts) is still one
+/// statement. Empty lists issue no statement.
+pub(crate) const MAX_IDS_PER_STATEMENT: usize = 10_000;
+
 macro_rules! impl_groups {
     ($store:ty, $db:ty, for_update = $for_update:literal) => {
         const _: () = {
+            use $crate::sql::groups::MAX_IDS_PER_STATEMENT;
             use $crate::sql::rows::{self, Columns as _, millis, stored};
             use $crate::{
                 MemberRecord, ProjectAccess, ProjectMember, ProjectMemberRecord,
@@ -18,6 +25,19 @@ macro_rules! impl_groups {
             use time::OffsetDateTime;
 
             type Conn = <$db as sqlx::Database>::Connection;
+
+            /// Appends ` IN ($a, $b, …)` binding `ids` (at least one).
+            fn push_in<'a>(
+                query: &mut sqlx::QueryBuilder<'a, $db>,
+                ids: impl IntoIterator<Item = &'a str>,
+            ) {
+                query.push(" IN (");
+                let mut list = query.separated(", ");
+                for id in ids {
+                    list.push_bind(id);
+                }
+                list.push_unseparated(")");
+            }
 
             fn group_row(row: &impl rows::Columns) -> StoreResult<Group> {
                 Ok(Group {
@@ -77,21 +97,27 @@ macro_rules! impl_groups {
                     Ok(())
                 }
 
-                async fn require_members(
+                /// `NotFound` unless every one of `accounts` is a member of `tenant`: one
+                /// statement per [`MAX_IDS_PER_STATEMENT`] accounts. Every write that makes
+                /// accounts members of a group or a project checks them here.
+                async fn require_tenant_members(
                     conn: &mut Conn,
                     tenant: &TenantId,
                     accounts: &[AccountId],
                 ) -> StoreResult<()> {
-                    for account in accounts {
-                        sqlx::query(
-                            "SELECT account_id FROM memberships \
-                             WHERE tenant_id = $1 AND account_id = $2",
-                        )
-                        .bind(tenant.as_str())
-                        .bind(account.as_str())
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
+                    let mut wanted: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    for chunk in wanted.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT COUNT(*) AS found FROM memberships WHERE tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND account_id");
+                        push_in(&mut query, chunk.iter().copied());
+                        let found = query.build().fetch_one(&mut *conn).await?.int("found")?;
+                        if usize::try_from(found).ok() != Some(chunk.len()) {
+                            return Err(StoreError::NotFound);
+                        }
                     }
                     Ok(())
                 }
@@ -103,7 +129,7 @@ macro_rules! impl_groups {
                     accounts: &[AccountId],
                     now: OffsetDateTime,
                 ) -> StoreResult<()> {
-                    Self::require_members(&mut *conn, tenant, accounts).await?;
+                    Self::require_tenant_members(&mut *conn, tenant, accounts).await?;
                     for account in accounts {
                         sqlx::query(
                             "INSERT INTO group_members (group_id, tenant_id, account_id, created_at) \
@@ -281,7 +307,7 @@ macro_rules! impl_groups {
                     let mut lane = self.write_lane().await?;
                     let mut tx = lane.begin().await?;
                     Self::locked_group(&mut tx, tenant, group).await?;
-                    Self::require_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
+                    Self::require_tenant_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
                     sqlx::query(
                         "INSERT INTO group_members (group_id, tenant_id, account_id, created_at) \
                          VALUES ($1, $2, $3, $4)",
@@ -435,6 +461,76 @@ macro_rules! impl_groups {
                     .iter()
                     .map(|row| role_name(row, "role"))
                     .collect()
+                }
+
+                pub(crate) async fn sql_members_of_groups(
+                    &self,
+                    tenant: &TenantId,
+                    groups: &[GroupId],
+                ) -> StoreResult<Vec<(GroupId, MemberRecord)>> {
+                    let mut members = Vec::new();
+                    for chunk in groups.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT a.*, m.role AS member_role, g.group_id AS member_of_group \
+                             FROM group_members g \
+                             JOIN memberships m ON m.tenant_id = g.tenant_id AND m.account_id = g.account_id \
+                             JOIN accounts a ON a.id = g.account_id WHERE g.tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND g.group_id");
+                        push_in(&mut query, chunk.iter().map(GroupId::as_str));
+                        query.push(" ORDER BY g.group_id, m.email_key");
+                        for row in query.build().fetch_all(self.reader()).await? {
+                            members.push((
+                                GroupId::from_string(row.text("member_of_group")?),
+                                rows::member(&row)?,
+                            ));
+                        }
+                    }
+                    Ok(members)
+                }
+
+                pub(crate) async fn sql_roles_of_groups(
+                    &self,
+                    tenant: &TenantId,
+                    groups: &[GroupId],
+                ) -> StoreResult<Vec<(GroupId, RoleName)>> {
+                    let mut roles = Vec::new();
+                    for chunk in groups.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT group_id, role FROM group_roles WHERE tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND group_id");
+                        push_in(&mut query, chunk.iter().map(GroupId::as_str));
+                        query.push(" ORDER BY group_id, role");
+                        for row in query.build().fetch_all(self.reader()).await? {
+                            roles.push((GroupId::from_string(row.text("group_id")?), role_name(&row, "role")?));
+                        }
+                    }
+                    Ok(roles)
+                }
+
+                pub(crate) async fn sql_group_memberships(
+                    &self,
+                    tenant: &TenantId,
+                    accounts: &[AccountId],
+                ) -> StoreResult<Vec<(AccountId, Group)>> {
+                    let mut memberships = Vec::new();
+                    for chunk in accounts.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT g.*, gm.account_id AS member_account FROM group_members gm \
+                             JOIN tenant_groups g ON g.id = gm.group_id WHERE gm.tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND gm.account_id");
+                        push_in(&mut query, chunk.iter().map(AccountId::as_str));
+                        query.push(" ORDER BY gm.account_id, g.name");
+                        for row in query.build().fetch_all(self.reader()).await? {
+                            memberships.push((
+                                AccountId::from_string(row.text("member_account")?),
+                                group_row(&row)?,
+                            ));
+                        }
+                    }
+                    Ok(memberships)
                 }
 
                 pub(crate) async fn sql_create_project(
@@ -641,7 +737,7 @@ macro_rules! impl_groups {
                     Self::locked_project(&mut tx, tenant, project).await?;
                     match member {
                         ProjectMemberRef::User(account) => {
-                            Self::require_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
+                            Self::require_tenant_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
                             sqlx::query(
                                 "INSERT INTO project_account_members \
                                  (project_id, tenant_id, account_id, role, created_at) \
@@ -785,6 +881,88 @@ macro_rules! impl_groups {
                     .iter()
                     .map(access_row)
                     .collect()
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub(crate) async fn sql_set_group_projects(
+                    &self,
+                    tenant: &TenantId,
+                    group: &GroupId,
+                    projects: &[ProjectId],
+                    role: ProjectRole,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    let mut wanted: Vec<&str> = projects.iter().map(ProjectId::as_str).collect();
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    // The group's row lock orders concurrent sets of its projects.
+                    Self::locked_group(&mut tx, tenant, group).await?;
+                    for chunk in wanted.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id FROM projects WHERE tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND id");
+                        push_in(&mut query, chunk.iter().copied());
+                        query.push($for_update);
+                        if query.build().fetch_all(&mut *tx).await?.len() != chunk.len() {
+                            return Err(StoreError::NotFound);
+                        }
+                    }
+                    let current: Vec<String> = sqlx::query(
+                        "SELECT project_id FROM project_group_members \
+                         WHERE tenant_id = $1 AND group_id = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(group.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|row| row.text("project_id"))
+                    .collect::<StoreResult<_>>()?;
+                    let leaving: Vec<&str> = current
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|id| wanted.binary_search(id).is_err())
+                        .collect();
+                    // Projects it is in already keep the group's role there.
+                    let joining: Vec<&str> = wanted
+                        .iter()
+                        .copied()
+                        .filter(|id| !current.iter().any(|c| c == id))
+                        .collect();
+                    for chunk in leaving.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "DELETE FROM project_group_members WHERE tenant_id = ",
+                        );
+                        query
+                            .push_bind(tenant.as_str())
+                            .push(" AND group_id = ")
+                            .push_bind(group.as_str())
+                            .push(" AND project_id");
+                        push_in(&mut query, chunk.iter().copied());
+                        query.build().execute(&mut *tx).await?;
+                    }
+                    // Five parameters a row.
+                    for chunk in joining.chunks(MAX_IDS_PER_STATEMENT / 5) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO project_group_members \
+                             (project_id, tenant_id, group_id, role, created_at) ",
+                        );
+                        query.push_values(chunk, |mut row, project| {
+                            row.push_bind(*project)
+                                .push_bind(tenant.as_str())
+                                .push_bind(group.as_str())
+                                .push_bind(role.as_str())
+                                .push_bind(millis(now));
+                        });
+                        query.build().execute(&mut *tx).await?;
+                    }
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(())
                 }
             }
         };

@@ -61,6 +61,21 @@ async fn leaving_a_tenant_leaves_its_groups_and_projects() {
     run(|store| async move { leaving(&*store).await }).await;
 }
 
+#[tokio::test]
+async fn a_page_of_groups_or_users_is_read_in_one_call() {
+    run(|store| async move { page_reads(&*store).await }).await;
+}
+
+#[tokio::test]
+async fn a_groups_projects_are_set_as_a_whole() {
+    run(|store| async move { group_projects_set(&*store).await }).await;
+}
+
+#[tokio::test]
+async fn only_members_of_the_tenant_join_its_groups_and_projects() {
+    run(|store| async move { tenant_members_only(&*store).await }).await;
+}
+
 async fn groups(store: &dyn Store) {
     let acme = tenant(store, "acme").await;
     let other = tenant(store, "other").await;
@@ -696,4 +711,421 @@ async fn leaving(store: &dyn Store) {
         .unwrap();
     assert_eq!(store.group(&acme.id, &team.id).await.unwrap(), None);
     assert_eq!(store.project(&acme.id, &project.id).await.unwrap(), None);
+}
+
+async fn page_reads(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let bob = account(store, "bob@example.com", Some((&acme, "reader")), at(0)).await;
+    let cy = account(store, "cy@example.com", Some((&acme, "user")), at(0)).await;
+    let ev = || event(actions::GROUP_CREATE, Some(&acme.id), at(1));
+    // Ada is in a group of `other` too: it must not show through `acme`.
+    store
+        .put_membership(&other.id, &ada.id, &role("user"), at(1), &ev())
+        .await
+        .unwrap();
+    let elsewhere = store
+        .create_group(
+            &group_in(&other, "elsewhere"),
+            std::slice::from_ref(&ada.id),
+            &ev(),
+        )
+        .await
+        .unwrap();
+
+    let sales = store
+        .create_group(
+            &group_in(&acme, "sales"),
+            &[bob.id.clone(), ada.id.clone()],
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let ops = store
+        .create_group(
+            &group_in(&acme, "ops"),
+            std::slice::from_ref(&ada.id),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let empty = store
+        .create_group(&group_in(&acme, "empty"), &[], &ev())
+        .await
+        .unwrap();
+    store
+        .set_group_roles(&acme.id, &sales.id, &[role("reader"), role("admin")], &ev())
+        .await
+        .unwrap();
+
+    // Members of a page of groups: by group id, then email; with their tenant role.
+    let mut groups = vec![
+        sales.id.clone(),
+        ops.id.clone(),
+        empty.id.clone(),
+        elsewhere.id.clone(),
+    ];
+    let members = store.members_of_groups(&acme.id, &groups).await.unwrap();
+    let mut expected = vec![
+        (&sales.id, "ada@example.com", "user"),
+        (&sales.id, "bob@example.com", "reader"),
+        (&ops.id, "ada@example.com", "user"),
+    ];
+    expected.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()).then(a.1.cmp(b.1)));
+    let got: Vec<_> = members
+        .iter()
+        .map(|(g, m)| (g, m.account.email.as_str(), m.role.as_str()))
+        .collect();
+    assert_eq!(got, expected, "another tenant's group has no members here");
+    for (group, _) in &members {
+        let one = store.group_members(&acme.id, group).await.unwrap();
+        let batched: Vec<_> = members
+            .iter()
+            .filter(|(g, _)| g == group)
+            .map(|(_, m)| m.clone())
+            .collect();
+        assert_eq!(batched, one, "the same records as one group's read");
+    }
+
+    // Roles of a page of groups: by group id, then role.
+    let roles = store.roles_of_groups(&acme.id, &groups).await.unwrap();
+    assert_eq!(
+        roles,
+        vec![
+            (sales.id.clone(), role("admin")),
+            (sales.id.clone(), role("reader"))
+        ]
+    );
+
+    // Groups of a page of users: by account id, then group name; only this tenant's.
+    let accounts = vec![ada.id.clone(), bob.id.clone(), cy.id.clone()];
+    let memberships = store.group_memberships(&acme.id, &accounts).await.unwrap();
+    let mut expected = vec![
+        (ada.id.clone(), ops.clone()),
+        (ada.id.clone(), sales.clone()),
+        (bob.id.clone(), sales.clone()),
+    ];
+    expected.sort_by(|a, b| {
+        a.0.as_str()
+            .cmp(b.0.as_str())
+            .then(a.1.name.as_str().cmp(b.1.name.as_str()))
+    });
+    assert_eq!(memberships, expected);
+    assert_eq!(
+        store.group_memberships(&other.id, &accounts).await.unwrap(),
+        vec![(ada.id.clone(), elsewhere.clone())]
+    );
+
+    // Nothing asked, nothing answered.
+    groups.clear();
+    assert!(
+        store
+            .members_of_groups(&acme.id, &groups)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .roles_of_groups(&acme.id, &groups)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .group_memberships(&acme.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn group_projects_set(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let ev = || event(actions::GROUP_UPDATE, Some(&acme.id), at(1));
+    let sales = store
+        .create_group(
+            &group_in(&acme, "sales"),
+            std::slice::from_ref(&ada.id),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let ops = store
+        .create_group(&group_in(&acme, "ops"), &[], &ev())
+        .await
+        .unwrap();
+    let mut projects = Vec::new();
+    for title in ["Alpha", "Beta", "Gamma"] {
+        projects.push(
+            store
+                .create_project(&project_in(&acme, title, None), at(1), &ev())
+                .await
+                .unwrap(),
+        );
+    }
+    let (alpha, beta, gamma) = (&projects[0], &projects[1], &projects[2]);
+    let theirs = store
+        .create_project(&project_in(&other, "Theirs", None), at(1), &ev())
+        .await
+        .unwrap();
+    let group_roles = |access: Vec<latchkey_store::ProjectAccess>| -> Vec<(String, ProjectRole)> {
+        access
+            .into_iter()
+            .map(|a| (a.project.title, a.role))
+            .collect()
+    };
+
+    // Alpha as admin (set by hand), then the set {alpha, beta}: beta joins with the
+    // given role, alpha keeps its role.
+    store
+        .add_project_member(
+            &acme.id,
+            &alpha.id,
+            &ProjectMemberRef::Group(sales.id.clone()),
+            ProjectRole::Admin,
+            at(2),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    store
+        .set_group_projects(
+            &acme.id,
+            &sales.id,
+            &[beta.id.clone(), alpha.id.clone(), beta.id.clone()],
+            ProjectRole::Member,
+            at(3),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let mut expected = vec![
+        ("Alpha".to_owned(), ProjectRole::Admin),
+        ("Beta".to_owned(), ProjectRole::Member),
+    ];
+    expected.sort_by_key(|(title, _)| {
+        projects
+            .iter()
+            .find(|p| p.title == *title)
+            .map(|p| p.id.to_string())
+    });
+    assert_eq!(
+        group_roles(store.group_projects(&acme.id, &sales.id).await.unwrap()),
+        expected
+    );
+    // Its members reach the projects through it.
+    assert_eq!(
+        store
+            .account_projects(&acme.id, &ada.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The set {gamma, beta}: alpha is left, gamma joins, beta keeps member.
+    store
+        .set_group_projects(
+            &acme.id,
+            &sales.id,
+            &[gamma.id.clone(), beta.id.clone()],
+            ProjectRole::Reader,
+            at(4),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let mut expected = vec![
+        ("Beta".to_owned(), ProjectRole::Member),
+        ("Gamma".to_owned(), ProjectRole::Reader),
+    ];
+    expected.sort_by_key(|(title, _)| {
+        projects
+            .iter()
+            .find(|p| p.title == *title)
+            .map(|p| p.id.to_string())
+    });
+    let before = group_roles(store.group_projects(&acme.id, &sales.id).await.unwrap());
+    assert_eq!(before, expected);
+    assert!(
+        store
+            .project_members(&acme.id, &alpha.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "alpha lost the group"
+    );
+
+    // One unknown project, or another tenant's, refuses the whole set: nothing changes.
+    for bad in [ProjectId::generate(), theirs.id.clone()] {
+        not_found(
+            store
+                .set_group_projects(
+                    &acme.id,
+                    &sales.id,
+                    &[alpha.id.clone(), bad],
+                    ProjectRole::Member,
+                    at(5),
+                    &ev(),
+                )
+                .await,
+        );
+        assert_eq!(
+            group_roles(store.group_projects(&acme.id, &sales.id).await.unwrap()),
+            before
+        );
+    }
+    // An unknown group, or another tenant's.
+    not_found(
+        store
+            .set_group_projects(
+                &acme.id,
+                &GroupId::generate(),
+                std::slice::from_ref(&alpha.id),
+                ProjectRole::Member,
+                at(5),
+                &ev(),
+            )
+            .await,
+    );
+    not_found(
+        store
+            .set_group_projects(&other.id, &sales.id, &[], ProjectRole::Member, at(5), &ev())
+            .await,
+    );
+    // Other groups are untouched; the empty set leaves every project.
+    store
+        .set_group_projects(
+            &acme.id,
+            &ops.id,
+            std::slice::from_ref(&alpha.id),
+            ProjectRole::Reader,
+            at(6),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    store
+        .set_group_projects(&acme.id, &sales.id, &[], ProjectRole::Member, at(7), &ev())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .group_projects(&acme.id, &sales.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        group_roles(store.group_projects(&acme.id, &ops.id).await.unwrap()),
+        vec![("Alpha".to_owned(), ProjectRole::Reader)]
+    );
+}
+
+async fn tenant_members_only(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let bob = account(store, "bob@example.com", Some((&acme, "user")), at(0)).await;
+    let eve = account(store, "eve@example.com", Some((&other, "user")), at(0)).await;
+    let ev = || event(actions::GROUP_CREATE, Some(&acme.id), at(1));
+
+    // A member named twice is one member; one outsider among members refuses the write.
+    let sales = store
+        .create_group(
+            &group_in(&acme, "sales"),
+            &[ada.id.clone(), bob.id.clone(), ada.id.clone()],
+            &ev(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .group_members(&acme.id, &sales.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    not_found(
+        store
+            .create_group(
+                &group_in(&acme, "mixed"),
+                &[ada.id.clone(), eve.id.clone()],
+                &ev(),
+            )
+            .await,
+    );
+    assert_eq!(
+        store
+            .list_groups(&acme.id, &PageRequest::new(None, None))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "the refused group was not created"
+    );
+    not_found(
+        store
+            .set_group_members(
+                &acme.id,
+                &sales.id,
+                &[bob.id.clone(), eve.id.clone()],
+                at(2),
+                &ev(),
+            )
+            .await,
+    );
+    not_found(
+        store
+            .set_group_members(&acme.id, &sales.id, &[AccountId::generate()], at(2), &ev())
+            .await,
+    );
+    assert_eq!(
+        store
+            .group_members(&acme.id, &sales.id)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "refused replacements change nothing"
+    );
+    not_found(
+        store
+            .add_group_member(&acme.id, &sales.id, &eve.id, at(2), &ev())
+            .await,
+    );
+    let project = store
+        .create_project(&project_in(&acme, "Alpha", None), at(1), &ev())
+        .await
+        .unwrap();
+    not_found(
+        store
+            .add_project_member(
+                &acme.id,
+                &project.id,
+                &ProjectMemberRef::User(eve.id.clone()),
+                ProjectRole::Reader,
+                at(2),
+                &ev(),
+            )
+            .await,
+    );
+    store
+        .add_project_member(
+            &acme.id,
+            &project.id,
+            &ProjectMemberRef::User(bob.id.clone()),
+            ProjectRole::Reader,
+            at(2),
+            &ev(),
+        )
+        .await
+        .unwrap();
 }

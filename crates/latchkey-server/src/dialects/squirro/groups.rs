@@ -13,12 +13,12 @@ use serde_json::{Map, Value, json};
 
 use super::error::{SquirroBody, SquirroCaller, SquirroError, SquirroResult};
 use super::users::user_object;
-use super::wire::{flag, json_in_form, required, text};
+use super::wire::{self, flag, json_in_form, required, text};
 use crate::api::AppState;
-use crate::services::{GroupDetails, NewProjectMember};
+use crate::services::GroupDetails;
 
-/// The project role a group gets in a project named in `update_group(projects=…)`,
-/// which carries no role.
+/// The project role a group gets in a project named in `update_group(projects=…)`
+/// that it is not in yet (the client sends no role); it keeps its role in the others.
 const GROUP_PROJECT_ROLE: &str = "member";
 
 /// A group object: `{id, name, members: [user…], created_at}`, plus `projects`
@@ -42,13 +42,7 @@ async fn group_object(
     if let (Some(projects), Some(map)) = (&details.projects, object.as_object_mut()) {
         let listed: Vec<Value> = projects
             .iter()
-            .map(|access| {
-                json!({
-                    "id": access.project.id.as_str(),
-                    "title": access.project.title,
-                    "role": access.role.as_str(),
-                })
-            })
+            .map(|access| wire::project_access(&access.project, access.role))
             .collect();
         map.insert("projects".into(), Value::Array(listed));
     }
@@ -137,8 +131,8 @@ pub async fn get(
 }
 
 /// `PUT groups/{id}`: form `name`, `members` (JSON string, replaces the members) and
-/// `projects` (JSON string list of project ids: the group is made a `member` of those
-/// it is not in yet and leaves the others); 200 with the group.
+/// `projects` (JSON string list of project ids: the group's whole set of projects, see
+/// [`GROUP_PROJECT_ROLE`]); 200 with the group (with its projects when they were sent).
 pub async fn update(
     State(state): State<AppState>,
     SquirroCaller(caller): SquirroCaller,
@@ -152,32 +146,10 @@ pub async fn update(
     let mut details = state
         .update_group(&caller, &tenant, &id, name.as_deref(), members.as_deref())
         .await?;
-    if let Some(wanted) = projects {
-        let current = state.group_projects(&caller, &tenant, &id).await?;
-        for access in &current {
-            if !wanted.iter().any(|p| p == access.project.id.as_str()) {
-                state
-                    .remove_project_member(&caller, &tenant, access.project.id.as_str(), &id)
-                    .await?;
-            }
-        }
-        for project in &wanted {
-            if !current.iter().any(|a| a.project.id.as_str() == project) {
-                state
-                    .add_project_member(
-                        &caller,
-                        &tenant,
-                        project,
-                        NewProjectMember {
-                            user_id: None,
-                            group_id: Some(&id),
-                            role: GROUP_PROJECT_ROLE,
-                        },
-                    )
-                    .await?;
-            }
-        }
-        details = state.group(&caller, &tenant, &id, true).await?;
+    if let Some(projects) = projects {
+        details = state
+            .set_group_projects(&caller, &tenant, &id, &projects, GROUP_PROJECT_ROLE)
+            .await?;
     }
     Ok(Json(group_object(&state, &tenant, &details).await?))
 }

@@ -47,12 +47,20 @@ async fn scoped(
     Ok(state.caller_in(caller, tenant).await?)
 }
 
-/// `GET users`: `{"users": [user…]}`, ordered by email (needs `users.read`).
+/// `GET users?include_config=True|False`: `{"users": [user…]}`, ordered by email (needs
+/// `users.read`), each with its groups (`[{id, name}]`, read for the whole list at once).
+/// `include_config=True` adds `config`: the account's custom data as one object, the
+/// nearest thing Latchkey keeps to a Squirro user's configuration.
 pub async fn list(
     State(state): State<AppState>,
     SquirroCaller(caller): SquirroCaller,
     Path(tenant): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> SquirroResult<Json<Value>> {
+    let include_config = flag(
+        query.get("include_config").map(String::as_str),
+        "include_config",
+    )?;
     let (caller, tenant) = scoped(&state, &caller, &tenant).await?;
     let members = state
         .members_by_offset(
@@ -63,6 +71,8 @@ pub async fn list(
             OFFSET_WALK_LIMIT,
         )
         .await?;
+    let accounts: Vec<_> = members.iter().map(|m| m.account.id.clone()).collect();
+    let groups = state.groups_of_members(&caller, &tenant, &accounts).await?;
     let mut users = Vec::with_capacity(members.len());
     let mut permissions = HashMap::new();
     for member in &members {
@@ -71,7 +81,20 @@ pub async fn list(
             permissions.insert(member.role.clone(), p);
         }
         let p = permissions.get(&member.role).map_or(&[][..], Vec::as_slice);
-        users.push(wire::user(member, &tenant, p));
+        let mut user = wire::user(member, &tenant, p);
+        if let Some(map) = user.as_object_mut() {
+            let of_member = groups
+                .get(&member.account.id)
+                .map_or(&[][..], Vec::as_slice);
+            map.insert("groups".into(), wire::groups(of_member));
+            if include_config {
+                map.insert(
+                    "config".into(),
+                    Value::Object(member.account.custom_data.clone()),
+                );
+            }
+        }
+        users.push(user);
     }
     Ok(Json(json!({ "users": users })))
 }
@@ -130,15 +153,11 @@ pub async fn get(
         None
     };
     if let Some(map) = object.as_object_mut() {
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|g| json!({ "id": g.id.as_str(), "name": g.name.as_str() }))
-            .collect();
-        map.insert("groups".into(), Value::Array(groups));
+        map.insert("groups".into(), wire::groups(&groups));
         if let Some(projects) = projects {
             let projects: Vec<Value> = projects
                 .iter()
-                .map(|(p, role)| json!({ "id": p.id.as_str(), "title": p.title, "role": role.as_str() }))
+                .map(|(p, role)| wire::project_access(p, *role))
                 .collect();
             map.insert("projects".into(), Value::Array(projects));
         }

@@ -2,7 +2,7 @@
 //! as flat objects with their custom keys beside the standard ones, booleans in forms
 //! and query strings as `True`/`False`.
 
-use latchkey_core::{Account, Session, Tenant};
+use latchkey_core::{Account, Group, Project, ProjectRole, Session, Tenant};
 use latchkey_store::MemberRecord;
 use serde_json::{Map, Value, json};
 
@@ -77,7 +77,8 @@ pub fn full_name(account: &Account) -> String {
 }
 
 /// A user object: `{id, email, full_name, role, role_permissions, tenant, …custom
-/// keys…}`. `groups` is always present, empty here; `users::get` fills it.
+/// keys…}`. `groups` is always present, empty here; the handlers that read the user's
+/// groups replace it with [`groups`].
 pub fn user(record: &MemberRecord, tenant: &Tenant, role_permissions: &[String]) -> Value {
     let account = &record.account;
     let mut object = Map::new();
@@ -100,6 +101,20 @@ pub fn user(record: &MemberRecord, tenant: &Tenant, role_permissions: &[String])
         json!(account.last_login_at.map(timestamp)),
     );
     Value::Object(object)
+}
+
+/// A user's `groups`: `[{id, name}]` (`delete_workspace_user` reads the ids).
+pub fn groups(groups: &[Group]) -> Value {
+    groups
+        .iter()
+        .map(|g| json!({ "id": g.id.as_str(), "name": g.name.as_str() }))
+        .collect()
+}
+
+/// A project as users, groups and workspaces list it: `{id, title, role}`, `role` the
+/// project role of whoever it is listed for.
+pub fn project_access(project: &Project, role: ProjectRole) -> Value {
+    json!({ "id": project.id.as_str(), "title": project.title, "role": role.as_str() })
 }
 
 /// Squirro's timestamps: `YYYY-MM-DDTHH:MM:SS` in UTC.

@@ -34,7 +34,8 @@ pub async fn signup(
 
 /// `GET /v2/workspaces?include_projects=…&admin_only=…`: `{"workspaces": [{domain,
 /// title, role, …}]}`, the tenants the caller's account belongs to (administers, with
-/// `admin_only=True`).
+/// `admin_only=True`); with `include_projects=True` each also lists `projects: [{id,
+/// title, role}]`, the projects the caller can access there and its role in each.
 pub async fn list(
     State(state): State<AppState>,
     SquirroCaller(caller): SquirroCaller,
@@ -45,17 +46,33 @@ pub async fn list(
         query.get("include_projects").map(String::as_str),
         "include_projects",
     )?;
-    let workspaces = state.workspaces_of(&caller, admin_only).await?;
-    let listed: Vec<Value> = workspaces
-        .iter()
-        .map(|w| {
-            let mut object = wire::workspace(&w.tenant, Some(w.role.as_str()));
-            if include_projects && let Some(map) = object.as_object_mut() {
-                map.insert("projects".into(), json!([]));
-            }
-            object
-        })
-        .collect();
+    let listed: Vec<Value> = if include_projects {
+        state
+            .workspaces_with_projects(&caller, admin_only)
+            .await?
+            .iter()
+            .map(|w| {
+                let mut object =
+                    wire::workspace(&w.workspace.tenant, Some(w.workspace.role.as_str()));
+                if let Some(map) = object.as_object_mut() {
+                    let projects: Vec<Value> = w
+                        .projects
+                        .iter()
+                        .map(|(project, role)| wire::project_access(project, *role))
+                        .collect();
+                    map.insert("projects".into(), Value::Array(projects));
+                }
+                object
+            })
+            .collect()
+    } else {
+        state
+            .workspaces_of(&caller, admin_only)
+            .await?
+            .iter()
+            .map(|w| wire::workspace(&w.tenant, Some(w.role.as_str())))
+            .collect()
+    };
     Ok(Json(json!({ "workspaces": listed })))
 }
 
