@@ -165,3 +165,143 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use axum::body::Body;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A dialect that shows everything the shared part decides.
+    #[derive(Debug)]
+    enum Probe {}
+
+    impl Dialect for Probe {
+        type Code = &'static str;
+        const NAME: &'static str = "probe";
+        const NOT_FOUND: (&'static str, &'static str) = ("nowhere", "no such probe endpoint");
+        const METHOD_NOT_ALLOWED: &'static str = "wrong_method";
+
+        fn classify(error: &ServiceError) -> (StatusCode, &'static str) {
+            match error {
+                ServiceError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "slow"),
+                ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "broken"),
+                _ => (StatusCode::BAD_REQUEST, "other"),
+            }
+        }
+
+        fn message(error: &ServiceError) -> String {
+            format!("probe: {error}")
+        }
+
+        fn body(code: &'static str, message: String) -> impl Serialize {
+            json!({"probe_code": code, "text": message})
+        }
+    }
+
+    impl RejectsJson for Probe {
+        fn rejected_json_code(status: StatusCode) -> &'static str {
+            if status == StatusCode::BAD_REQUEST {
+                "unreadable"
+            } else {
+                "refused"
+            }
+        }
+    }
+
+    async fn answer(error: DialectError<Probe>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, headers, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn throttled_answers_carry_retry_after_and_the_dialects_wording() {
+        let error = DialectError::<Probe>::from(ServiceError::TooManyAttempts {
+            retry_after_seconds: 7,
+        });
+        let (status, headers, body) = answer(error).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(headers[header::RETRY_AFTER], "7");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(body["probe_code"], "slow");
+        assert_eq!(
+            body["text"],
+            "probe: too many failed sign-in attempts; try again later"
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_errors_show_only_a_correlation_id() {
+        let error =
+            DialectError::<Probe>::from(ServiceError::Internal("store: secret detail".into()));
+        let (status, headers, body) = answer(error).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!headers.contains_key(header::RETRY_AFTER));
+        assert_eq!(body["probe_code"], "broken");
+        let text = body["text"].as_str().unwrap();
+        assert!(text.contains("correlation id"), "{text}");
+        assert!(
+            !text.contains("secret") && !text.starts_with("probe:"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn fallbacks_use_the_dialects_codes() {
+        let (status, _, body) = answer(DialectError::not_found()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            json!({"probe_code": "nowhere", "text": "no such probe endpoint"})
+        );
+        let (status, _, body) = answer(DialectError::method_not_allowed()).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(body["probe_code"], "wrong_method");
+    }
+
+    fn json_request(content_type: &str, body: &'static str) -> Request {
+        Request::builder()
+            .method("POST")
+            .uri("/")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rejected_json_keeps_415_else_400_without_echoing_values() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Login {
+            #[expect(dead_code, reason = "only its type matters")]
+            password: String,
+        }
+        let read = |request| async move { read_json::<Login, (), Probe>(request, &()).await };
+
+        let wrong_type = read(json_request(
+            "application/json",
+            r#"{"password": 918273645}"#,
+        ))
+        .await
+        .unwrap_err();
+        let (status, _, body) = answer(wrong_type).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["probe_code"], "unreadable");
+        let text = body["text"].as_str().unwrap();
+        assert!(!text.is_empty() && !text.contains("918273645"), "{text}");
+
+        let not_json = read(json_request("text/plain", "{}")).await.unwrap_err();
+        let (status, _, body) = answer(not_json).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(body["probe_code"], "refused");
+
+        let fine = read(json_request("application/json", r#"{"password": "x"}"#)).await;
+        assert!(fine.is_ok());
+    }
+}
