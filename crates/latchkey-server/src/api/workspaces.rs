@@ -11,23 +11,26 @@ use latchkey_api::{
 };
 
 use super::error::ApiResult;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, ClientInfo};
 use super::{AppState, views};
 use crate::services::{Caller, SignUp};
 
 /// Create an account and a tenant it administers (only when `[signup] enabled`; 403
-/// otherwise). Attempts are throttled per email address.
+/// otherwise). For an email that has an account, the account's password creates a new
+/// tenant it administers; any other password is refused with a 400 that does not say
+/// the address is registered. Attempts are throttled per client address and per email.
 #[utoipa::path(
     post, path = "/api/v1/signup", tag = "me",
     request_body = SignUpRequest,
     responses(
         (status = 201, body = SignUpResponse),
         (status = 400, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 429, body = Problem)
+        (status = 429, body = Problem)
     )
 )]
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(request): ApiJson<SignUpRequest>,
 ) -> ApiResult<(StatusCode, Json<SignUpResponse>)> {
     let (tenant, account) = state
@@ -35,6 +38,7 @@ pub async fn signup(
             email: request.email,
             password: request.password,
             display_name: request.display_name,
+            ip_address: client.ip_address,
         })
         .await?;
     Ok((

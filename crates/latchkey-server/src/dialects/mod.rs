@@ -3,5 +3,6 @@
 //! answers its clients expect; none holds rules of its own.
 
 pub mod cloudspot;
+pub mod common;
 pub mod maestro;
 pub mod squirro;

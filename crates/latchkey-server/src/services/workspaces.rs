@@ -16,14 +16,15 @@ use latchkey_core::audit::actions;
 use latchkey_core::role::permissions;
 use latchkey_core::secret::hash_opaque_token;
 use latchkey_core::{
-    AccountId, AuditOutcome, Email, NewAccount, NewTenant, PasswordPolicy, RoleName, Tenant,
-    TenantId, TenantMetadata,
+    Account, AccountId, AuditOutcome, Email, NewAccount, NewTenant, PasswordPolicy, RoleName,
+    Tenant, TenantId, TenantMetadata,
 };
-use latchkey_store::{MemberRecord, TenantOwner};
+use latchkey_store::{AccountCredentials, AccountMfa, MemberRecord, TenantOwner};
 use serde_json::json;
 
 use super::accounts::{parse_display_name, parse_email, parse_role};
 use super::{Caller, ServiceError, Services};
+use crate::password::Verification;
 
 /// A tenant the caller belongs to, with its role there.
 pub struct Workspace {
@@ -37,11 +38,14 @@ pub struct WorkspaceProjects {
     pub projects: Vec<(latchkey_core::Project, latchkey_core::ProjectRole)>,
 }
 
-/// A signup: a new account and the tenant it administers.
+/// A signup: a new account and the tenant it administers, or a new tenant for the
+/// account that already has the email (with its password).
 pub struct SignUp {
     pub email: String,
     pub password: String,
     pub display_name: Option<String>,
+    /// The client's address: attempts are throttled per address as well as per email.
+    pub ip_address: Option<String>,
 }
 
 /// How many generated domains are tried before giving up (each has ~50 random bits).
@@ -486,9 +490,16 @@ impl Services {
         Ok(tenant.password_policy)
     }
 
-    /// Creates an account and a tenant it administers, when signup is enabled. Attempts
-    /// are throttled per email address like sign-ins; the password must meet the new
-    /// tenant's (default) policy.
+    /// Creates an account and a tenant it administers, when signup is enabled; for an
+    /// email that already has an account, a new tenant that account administers, when
+    /// the password is that account's.
+    ///
+    /// Attempts are throttled per client address and per email address like sign-ins.
+    /// The password must meet the new tenant's (default) policy whether or not the
+    /// email is registered, and every attempt that gets that far costs one argon2
+    /// computation: a hash for a new account, a verification for an existing one. A
+    /// wrong password, an account without one and a disabled account all get
+    /// [`SIGNUP_REFUSED`], which names nothing about the address.
     pub async fn sign_up(&self, request: SignUp) -> Result<(Tenant, AccountId), ServiceError> {
         if !self.signup_enabled {
             return Err(ServiceError::Forbidden(
@@ -502,29 +513,57 @@ impl Services {
             .filter(|n| !n.trim().is_empty())
             .map(parse_display_name)
             .transpose()?;
+        let now = self.clock.now();
+        // The address first: one client spraying many emails is stopped without also
+        // charging the counters of the emails it names.
+        self.reserve_attempt(&signup_ip_throttle_key(request.ip_address.as_deref()), now)
+            .await?;
         self.reserve_attempt(
             &format!("signup:{}", hash_opaque_token(&email.normalized())),
-            self.clock.now(),
+            now,
         )
         .await?;
-        let policy = PasswordPolicy::default();
         let local = email.as_str().split_once('@').map_or("", |(l, _)| l);
-        policy
+        PasswordPolicy::default()
             .check(&request.password, &[email.as_str(), local])
             .map_err(ServiceError::WeakPassword)?;
-        let hash = self.hasher.hash(request.password).await?;
+        let existing = self
+            .store
+            .account_by_login(&email.normalized())
+            .await?
+            // Emails are unique by their normalized form (the derived `==` compares them
+            // as typed, so `Ada@…` would miss `ada@…` and fall through to a conflict).
+            .filter(|found| found.account.email.normalized() == email.normalized());
+        let attempt = SignUpAttempt {
+            local_part: local.to_owned(),
+            email,
+            display_name,
+            password: request.password,
+            ip_address: request.ip_address,
+        };
+        match existing {
+            None => self.sign_up_new_account(attempt).await,
+            Some(found) => self.sign_up_existing_account(attempt, found).await,
+        }
+    }
+
+    /// A signup for an email without an account: the account and its tenant, together.
+    async fn sign_up_new_account(
+        &self,
+        attempt: SignUpAttempt,
+    ) -> Result<(Tenant, AccountId), ServiceError> {
+        let title = signup_title(&[attempt.display_name.as_deref()], &attempt.local_part);
+        let hash = self.hasher.hash(attempt.password).await?;
         let id = AccountId::generate();
         let account = NewAccount {
-            email: email.clone(),
+            email: attempt.email.clone(),
             username: None,
-            display_name: display_name.clone(),
+            display_name: attempt.display_name,
             custom_data: serde_json::Map::new(),
             platform_admin: false,
             password_hash: Some(hash),
         };
-        let title = display_name.unwrap_or_else(|| local.to_owned());
-        let title = parse_title(&title).unwrap_or_else(|_| "Workspace".to_owned());
-        let tenant = self
+        let created = self
             .create_generated_tenant(&title, TenantOwner::New(&id, &account), |tenant| {
                 self.audit_event(
                     Some(tenant),
@@ -532,10 +571,138 @@ impl Services {
                     actions::TENANT_CREATE,
                     None,
                     AuditOutcome::Success,
-                    json!({"signup": true, "account": id, "email": email.as_str()}),
+                    json!({"signup": true, "account": id, "email": attempt.email.as_str(), "ip": attempt.ip_address}),
                 )
             })
-            .await?;
-        Ok((tenant, id))
+            .await;
+        match created {
+            Ok(tenant) => Ok((tenant, id)),
+            // The address was registered by a request that raced this one: the answer
+            // is the one a registered address gets, never "taken".
+            Err(ServiceError::Conflict(_)) => Err(signup_refused()),
+            Err(other) => Err(other),
+        }
     }
+
+    /// A signup for an email that has an account: with that account's password, a new
+    /// tenant it administers (an existing user signing up again gets a workspace).
+    async fn sign_up_existing_account(
+        &self,
+        attempt: SignUpAttempt,
+        found: AccountCredentials,
+    ) -> Result<(Tenant, AccountId), ServiceError> {
+        let account = found.account;
+        // Without a stored hash (an invitation) the hasher runs on a decoy and answers
+        // `Mismatch`: this path costs what a new account's hash costs either way.
+        let verification = self
+            .hasher
+            .verify(attempt.password, found.password_hash)
+            .await?;
+        if !matches!(verification, Verification::Match { .. }) || account.disabled {
+            self.audit_signup_refusal(
+                &account,
+                "invalid_credentials",
+                attempt.ip_address.as_deref(),
+            )
+            .await?;
+            return Err(signup_refused());
+        }
+        // The password alone does not act for an account that signs in with a second
+        // factor; now that it is verified, the answer may say so (as sign-in's does).
+        let second_factor = self
+            .store
+            .account_mfa(&account.id)
+            .await?
+            .filter(AccountMfa::is_active);
+        if second_factor.is_some() {
+            self.audit_signup_refusal(&account, "second_factor", attempt.ip_address.as_deref())
+                .await?;
+            return Err(ServiceError::Forbidden(
+                "this account signs in with a second factor: sign in, then create the workspace",
+            ));
+        }
+        // The name given now, else the one the account has.
+        let title = signup_title(
+            &[
+                attempt.display_name.as_deref(),
+                account.display_name.as_deref(),
+            ],
+            &attempt.local_part,
+        );
+        let tenant = self
+            .create_generated_tenant(
+                &title,
+                TenantOwner::Existing(&account.id),
+                |tenant| {
+                    self.audit_event(
+                        Some(tenant),
+                        Some(&account.id),
+                        actions::TENANT_CREATE,
+                        None,
+                        AuditOutcome::Success,
+                        json!({"signup": true, "account": account.id, "existing_account": true, "ip": attempt.ip_address}),
+                    )
+                },
+            )
+            .await?;
+        Ok((tenant, account.id))
+    }
+
+    /// Records a refused signup for a registered account in the audit log of each tenant
+    /// it belongs to, as a failed sign-in is recorded in its tenant's: those tenants'
+    /// administrators see someone trying their member's address. The actor is unknown
+    /// (nobody proved to be the account).
+    async fn audit_signup_refusal(
+        &self,
+        account: &Account,
+        reason: &str,
+        ip_address: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        for membership in self.store.memberships_of(&account.id).await? {
+            let event = self.audit_event(
+                Some(&membership.tenant_id),
+                None,
+                actions::TENANT_CREATE,
+                Some(account.id.to_string()),
+                AuditOutcome::Failure,
+                json!({"signup": true, "reason": reason, "ip": ip_address}),
+            );
+            self.store.append_audit(&event).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What a signup carries once its email and display name are parsed and its password
+/// meets the policy.
+struct SignUpAttempt {
+    email: Email,
+    display_name: Option<String>,
+    /// The email's local part, the new tenant's title when no name is known.
+    local_part: String,
+    password: String,
+    ip_address: Option<String>,
+}
+
+/// The one answer to a signup whose credentials cannot be used: a registered email with
+/// another password, an invitation without one, a disabled account. It is a `400` like
+/// every other refused signup credential (a malformed email, a weak password) and does
+/// not say whether the address is registered; see docs/api.md for why not `409`.
+const SIGNUP_REFUSED: &str = "this email address and password cannot be used to sign up";
+
+fn signup_refused() -> ServiceError {
+    ServiceError::Validation(SIGNUP_REFUSED.into())
+}
+
+/// The throttle key of a client address. Requests whose address is unknown (a server
+/// embedded without connection info) share one counter rather than go unthrottled.
+fn signup_ip_throttle_key(ip_address: Option<&str>) -> String {
+    format!("signup-ip:{}", ip_address.unwrap_or("unknown"))
+}
+
+/// A signup's tenant title: the first of `names` given, else the email's local part, when
+/// it makes a valid title; else `Workspace`.
+fn signup_title(names: &[Option<&str>], local_part: &str) -> String {
+    let candidate = names.iter().flatten().next().copied().unwrap_or(local_part);
+    parse_title(candidate).unwrap_or_else(|_| "Workspace".to_owned())
 }

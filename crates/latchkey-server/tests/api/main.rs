@@ -15,6 +15,7 @@ mod oidc;
 mod projects;
 mod prune;
 mod signing_keys;
+mod signup;
 mod squirro;
 mod squirro_grants;
 mod squirro_groups;

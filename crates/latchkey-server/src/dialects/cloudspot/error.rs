@@ -4,15 +4,15 @@
 //! JSON, and its `Error` model raises `AttributeError` on any other key.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use latchkey_core::ClientId;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::wire::ErrorBody;
 use crate::api::AppState;
-use crate::api::extract::redact_values;
+use crate::dialects::common::{Dialect, DialectError, RejectsJson, read_json};
 use crate::services::{Caller, ServiceError};
 
 /// The `error_code` values (those of the client's `constants/responses.py` where one
@@ -34,49 +34,27 @@ pub const MODULE_HEADER: &str = "x-license-module";
 /// The header carrying the raw access token.
 pub const TOKEN_HEADER: &str = "x-license-token";
 
+/// Cloudspot's error vocabulary: the client's `error_code`s, in `{"message",
+/// "error_code"}`.
 #[derive(Debug)]
-pub struct CloudspotError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    retry_after: Option<i64>,
-}
+pub enum Cloudspot {}
 
-impl CloudspotError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
+pub type CloudspotError = DialectError<Cloudspot>;
 
-    pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            codes::NOT_FOUND,
-            "no such Cloudspot License endpoint",
-        )
-    }
+/// What the client is told for every second-factor refusal: it has no field to send a
+/// code in.
+const MFA_NOT_SUPPORTED_MESSAGE: &str = "this account signs in with a second factor, which the Cloudspot client cannot send; sign in through the native API or OpenID Connect";
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            codes::NOT_ALLOWED,
-            "this endpoint does not accept that method",
-        )
-    }
+impl Dialect for Cloudspot {
+    type Code = &'static str;
 
-    fn not_authorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, codes::NOT_AUTHORIZED, message)
-    }
-}
+    const NAME: &'static str = "cloudspot";
+    const NOT_FOUND: (&'static str, &'static str) =
+        (codes::NOT_FOUND, "no such Cloudspot License endpoint");
+    const METHOD_NOT_ALLOWED: &'static str = codes::NOT_ALLOWED;
 
-impl From<ServiceError> for CloudspotError {
-    fn from(error: ServiceError) -> Self {
-        let message = error.to_string();
-        let (status, code) = match &error {
+    fn classify(error: &ServiceError) -> (StatusCode, &'static str) {
+        match error {
             ServiceError::InvalidCredentials
             | ServiceError::InvalidToken
             | ServiceError::InvalidClient
@@ -86,22 +64,10 @@ impl From<ServiceError> for CloudspotError {
             ServiceError::MfaRequired
             | ServiceError::InvalidTotp
             | ServiceError::MfaEnrollmentRequired => {
-                return Self::new(
-                    StatusCode::UNAUTHORIZED,
-                    codes::MFA_NOT_SUPPORTED,
-                    "this account signs in with a second factor, which the Cloudspot client cannot send; sign in through the native API or OpenID Connect",
-                );
+                (StatusCode::UNAUTHORIZED, codes::MFA_NOT_SUPPORTED)
             }
-            ServiceError::TooManyAttempts {
-                retry_after_seconds,
-            } => {
-                let mut refused = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    codes::TOO_MANY_ATTEMPTS,
-                    message,
-                );
-                refused.retry_after = Some(*retry_after_seconds);
-                return refused;
+            ServiceError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, codes::TOO_MANY_ATTEMPTS)
             }
             ServiceError::UnauthorizedClient | ServiceError::Forbidden(_) => {
                 (StatusCode::FORBIDDEN, codes::FORBIDDEN)
@@ -111,68 +77,47 @@ impl From<ServiceError> for CloudspotError {
             ServiceError::Validation(_) | ServiceError::WeakPassword(_) => {
                 (StatusCode::BAD_REQUEST, codes::INVALID_FORMAT)
             }
-            ServiceError::Internal(detail) => {
-                // The detail goes to the log only; the client gets a correlation id.
-                let correlation_id = latchkey_core::id::random_id();
-                tracing::error!(%correlation_id, detail = %detail, "internal error (cloudspot)");
-                return Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    codes::SERVER_ERROR,
-                    format!(
-                        "the server failed to handle the request (correlation id {correlation_id})"
-                    ),
-                );
-            }
-        };
-        Self::new(status, code, message)
+            ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::SERVER_ERROR),
+        }
+    }
+
+    fn message(error: &ServiceError) -> String {
+        match error {
+            ServiceError::MfaRequired
+            | ServiceError::InvalidTotp
+            | ServiceError::MfaEnrollmentRequired => MFA_NOT_SUPPORTED_MESSAGE.to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    fn body(code: &'static str, message: String) -> impl Serialize {
+        ErrorBody {
+            message,
+            error_code: code,
+        }
     }
 }
 
-impl IntoResponse for CloudspotError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&ErrorBody {
-            message: self.message,
-            error_code: self.code,
-        })
-        .unwrap_or_default();
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(value) = self
-            .retry_after
-            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
-        {
-            headers.insert(header::RETRY_AFTER, value);
-        }
-        response
+impl RejectsJson for Cloudspot {
+    fn rejected_json_code(_status: StatusCode) -> &'static str {
+        codes::INVALID_FORMAT
     }
+}
+
+fn not_authorized(message: impl Into<String>) -> CloudspotError {
+    CloudspotError::coded(StatusCode::UNAUTHORIZED, codes::NOT_AUTHORIZED, message)
 }
 
 pub type CloudspotResult<T> = Result<T, CloudspotError>;
 
-/// A JSON body whose rejections are Cloudspot errors (values redacted: a password sent
-/// with the wrong type must not be echoed).
+/// A JSON body whose rejections are Cloudspot errors.
 pub struct CloudspotJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CloudspotJson<T> {
     type Rejection = CloudspotError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(CloudspotError::new(
-                match rejection.status() {
-                    status @ (StatusCode::PAYLOAD_TOO_LARGE
-                    | StatusCode::UNSUPPORTED_MEDIA_TYPE) => status,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                codes::INVALID_FORMAT,
-                redact_values(&rejection.body_text()),
-            )),
-        }
+        read_json(request, state).await.map(Self)
     }
 }
 
@@ -192,14 +137,12 @@ impl FromRequestParts<AppState> for Module {
             .get(MODULE_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                CloudspotError::not_authorized(
-                    "send the application's client id as `X-LICENSE-MODULE`",
-                )
+                not_authorized("send the application's client id as `X-LICENSE-MODULE`")
             })?;
         state.module(named).await.map(Module).map_err(|e| match e {
-            ServiceError::InvalidClient => CloudspotError::not_authorized(
-                "`X-LICENSE-MODULE` names no application known to this server",
-            ),
+            ServiceError::InvalidClient => {
+                not_authorized("`X-LICENSE-MODULE` names no application known to this server")
+            }
             other => other.into(),
         })
     }
@@ -223,9 +166,7 @@ impl FromRequestParts<AppState> for LicenseCaller {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                CloudspotError::not_authorized("send the access token as `X-LICENSE-TOKEN`")
-            })?;
+            .ok_or_else(|| not_authorized("send the access token as `X-LICENSE-TOKEN`"))?;
         Ok(Self(state.authenticate(token).await?))
     }
 }

@@ -6,55 +6,31 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, header};
 use latchkey_api::codes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::wire::ErrorBody;
 use crate::api::AppState;
-use crate::api::extract::redact_values;
+use crate::dialects::common::{Dialect, DialectError, RejectsJson, read_json};
 use crate::services::{Caller, ServiceError};
 
+/// Maestro's error vocabulary: the native API's codes, in `{"error", "message"}`.
 #[derive(Debug)]
-pub struct MaestroError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    retry_after: Option<i64>,
-}
+pub enum Maestro {}
 
-impl MaestroError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
+pub type MaestroError = DialectError<Maestro>;
 
-    pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            codes::NOT_FOUND,
-            "no such Maestro endpoint",
-        )
-    }
+impl Dialect for Maestro {
+    type Code = &'static str;
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            codes::METHOD_NOT_ALLOWED,
-            "this endpoint does not accept that method",
-        )
-    }
-}
+    const NAME: &'static str = "maestro";
+    const NOT_FOUND: (&'static str, &'static str) = (codes::NOT_FOUND, "no such Maestro endpoint");
+    const METHOD_NOT_ALLOWED: &'static str = codes::METHOD_NOT_ALLOWED;
 
-impl From<ServiceError> for MaestroError {
-    fn from(error: ServiceError) -> Self {
-        let message = error.to_string();
-        let (status, code) = match &error {
+    fn classify(error: &ServiceError) -> (StatusCode, &'static str) {
+        match error {
             ServiceError::InvalidCredentials => {
                 (StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS)
             }
@@ -63,16 +39,8 @@ impl From<ServiceError> for MaestroError {
             ServiceError::MfaEnrollmentRequired => {
                 (StatusCode::FORBIDDEN, codes::MFA_ENROLLMENT_REQUIRED)
             }
-            ServiceError::TooManyAttempts {
-                retry_after_seconds,
-            } => {
-                let mut refused = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    codes::TOO_MANY_ATTEMPTS,
-                    message,
-                );
-                refused.retry_after = Some(*retry_after_seconds);
-                return refused;
+            ServiceError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, codes::TOO_MANY_ATTEMPTS)
             }
             ServiceError::InvalidToken => (StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN),
             ServiceError::InvalidClient => (StatusCode::UNAUTHORIZED, codes::INVALID_CLIENT),
@@ -86,72 +54,38 @@ impl From<ServiceError> for MaestroError {
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, codes::CONFLICT),
             ServiceError::Validation(_) => (StatusCode::BAD_REQUEST, codes::VALIDATION_FAILED),
             ServiceError::WeakPassword(_) => (StatusCode::BAD_REQUEST, codes::WEAK_PASSWORD),
-            ServiceError::Internal(detail) => {
-                // The detail goes to the log only; the client gets a correlation id.
-                let correlation_id = latchkey_core::id::random_id();
-                tracing::error!(%correlation_id, detail = %detail, "internal error (maestro)");
-                return Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    codes::INTERNAL,
-                    format!(
-                        "the server failed to handle the request (correlation id {correlation_id})"
-                    ),
-                );
-            }
-        };
-        Self::new(status, code, message)
+            ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL),
+        }
+    }
+
+    fn body(code: &'static str, message: String) -> impl Serialize {
+        ErrorBody {
+            error: code,
+            message,
+        }
     }
 }
 
-impl IntoResponse for MaestroError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&ErrorBody {
-            error: self.code,
-            message: self.message,
-        })
-        .unwrap_or_default();
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(value) = self
-            .retry_after
-            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
-        {
-            headers.insert(header::RETRY_AFTER, value);
+impl RejectsJson for Maestro {
+    fn rejected_json_code(status: StatusCode) -> &'static str {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => codes::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => codes::UNSUPPORTED_MEDIA_TYPE,
+            _ => codes::MALFORMED_REQUEST,
         }
-        response
     }
 }
 
 pub type MaestroResult<T> = Result<T, MaestroError>;
 
-/// A JSON body whose rejections are Maestro errors (values redacted: a password sent
-/// with the wrong type must not be echoed).
+/// A JSON body whose rejections are Maestro errors.
 pub struct MaestroJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaestroJson<T> {
     type Rejection = MaestroError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(MaestroError::new(
-                match rejection.status() {
-                    status @ (StatusCode::PAYLOAD_TOO_LARGE
-                    | StatusCode::UNSUPPORTED_MEDIA_TYPE) => status,
-                    _ => StatusCode::BAD_REQUEST,
-                },
-                match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => codes::PAYLOAD_TOO_LARGE,
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => codes::UNSUPPORTED_MEDIA_TYPE,
-                    _ => codes::MALFORMED_REQUEST,
-                },
-                redact_values(&rejection.body_text()),
-            )),
-        }
+        read_json(request, state).await.map(Self)
     }
 }
 
@@ -185,7 +119,7 @@ impl FromRequestParts<AppState> for MaestroCaller {
             .and_then(|v| v.to_str().ok())
             .and_then(presented_token)
             .ok_or_else(|| {
-                MaestroError::new(
+                MaestroError::coded(
                     StatusCode::UNAUTHORIZED,
                     codes::INVALID_TOKEN,
                     "send the access token as `Authorization: <token>` (or `Bearer <token>`)",
@@ -217,6 +151,8 @@ pub fn acting_user(parts_headers: &axum::http::HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use axum::http::HeaderValue;
+
     use super::*;
 
     #[test]

@@ -8,42 +8,74 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, header};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::api::AppState;
+use crate::dialects::common::{Dialect, DialectError};
 use crate::services::{Caller, ServiceError};
 
+/// Squirro's error vocabulary: statuses only, every body `{"error": message}`.
 #[derive(Debug)]
-pub struct SquirroError {
-    status: StatusCode,
-    message: String,
-    retry_after: Option<i64>,
+pub enum Squirro {}
+
+pub type SquirroError = DialectError<Squirro>;
+
+impl Dialect for Squirro {
+    type Code = ();
+
+    const NAME: &'static str = "squirro";
+    const NOT_FOUND: ((), &'static str) = ((), "no such Squirro user API endpoint");
+    const METHOD_NOT_ALLOWED: () = ();
+
+    fn classify(error: &ServiceError) -> (StatusCode, ()) {
+        let status = match error {
+            ServiceError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ServiceError::InvalidCredentials
+            | ServiceError::MfaRequired
+            | ServiceError::InvalidTotp
+            | ServiceError::MfaEnrollmentRequired
+            | ServiceError::InvalidClient
+            | ServiceError::UnauthorizedClient
+            | ServiceError::InvalidRefreshToken(_)
+            | ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Validation(_) | ServiceError::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, ())
+    }
+
+    /// A weak password's answer names every rule it breaks: the body has no other field
+    /// to carry them in.
+    fn message(error: &ServiceError) -> String {
+        match error {
+            ServiceError::WeakPassword(violations) => {
+                let reasons: Vec<String> = violations.iter().map(ToString::to_string).collect();
+                format!(
+                    "the password does not meet the policy: {}",
+                    reasons.join("; ")
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn body((): (), message: String) -> impl Serialize {
+        serde_json::json!({ "error": message })
+    }
 }
 
 impl SquirroError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self::coded(status, (), message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "no such Squirro user API endpoint")
-    }
-
-    pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "this endpoint does not accept that method",
-        )
     }
 
     /// The token endpoint's answer to a refused grant: `squirroclient` raises
@@ -67,72 +99,6 @@ impl SquirroError {
             ),
             other => other.into(),
         }
-    }
-}
-
-impl From<ServiceError> for SquirroError {
-    fn from(error: ServiceError) -> Self {
-        let message = error.to_string();
-        let status = match &error {
-            ServiceError::InvalidToken => StatusCode::UNAUTHORIZED,
-            ServiceError::InvalidCredentials
-            | ServiceError::MfaRequired
-            | ServiceError::InvalidTotp
-            | ServiceError::MfaEnrollmentRequired
-            | ServiceError::InvalidClient
-            | ServiceError::UnauthorizedClient
-            | ServiceError::InvalidRefreshToken(_)
-            | ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::TooManyAttempts {
-                retry_after_seconds,
-            } => {
-                let mut refused = Self::new(StatusCode::TOO_MANY_REQUESTS, message);
-                refused.retry_after = Some(*retry_after_seconds);
-                return refused;
-            }
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::Validation(_) => StatusCode::BAD_REQUEST,
-            ServiceError::WeakPassword(violations) => {
-                let reasons: Vec<String> = violations.iter().map(ToString::to_string).collect();
-                return Self::bad_request(format!(
-                    "the password does not meet the policy: {}",
-                    reasons.join("; ")
-                ));
-            }
-            ServiceError::Internal(detail) => {
-                // The detail goes to the log only; the client gets a correlation id.
-                let correlation_id = latchkey_core::id::random_id();
-                tracing::error!(%correlation_id, detail = %detail, "internal error (squirro)");
-                return Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "the server failed to handle the request (correlation id {correlation_id})"
-                    ),
-                );
-            }
-        };
-        Self::new(status, message)
-    }
-}
-
-impl IntoResponse for SquirroError {
-    fn into_response(self) -> Response {
-        let body =
-            serde_json::to_vec(&serde_json::json!({ "error": self.message })).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(value) = self
-            .retry_after
-            .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
-        {
-            headers.insert(header::RETRY_AFTER, value);
-        }
-        response
     }
 }
 

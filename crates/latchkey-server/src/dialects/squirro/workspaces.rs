@@ -11,19 +11,24 @@ use serde_json::{Value, json};
 use super::error::{SquirroBody, SquirroCaller, SquirroError, SquirroResult};
 use super::wire::{self, flag, required, text};
 use crate::api::AppState;
+use crate::api::extract::ClientInfo;
 use crate::services::SignUp;
 use crate::services::members::{MemberQuery, OFFSET_WALK_LIMIT};
 
 /// `POST /v2/signup`: JSON `{email, password, full_name}` (`null`s allowed); 201
-/// `{user_id, tenant}`. Only when signup is enabled (403 otherwise).
+/// `{user_id, tenant}`. Only when signup is enabled (403 otherwise). A registered email
+/// with its account's password gets a new workspace; with another password, the 400
+/// every refused signup credential gets (`ClientError`).
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientInfo,
     SquirroBody(body): SquirroBody,
 ) -> SquirroResult<(StatusCode, Json<Value>)> {
     let request = SignUp {
         email: required(&body, "email")?,
         password: required(&body, "password")?,
         display_name: text(&body, "full_name")?,
+        ip_address: client.ip_address,
     };
     let (tenant, account) = state.sign_up(request).await?;
     Ok((
