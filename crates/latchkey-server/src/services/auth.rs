@@ -367,11 +367,17 @@ impl Services {
         key: &str,
         now: OffsetDateTime,
     ) -> Result<(), ServiceError> {
-        match self
-            .store
-            .reserve_login_attempt(key, &self.lockout, now)
-            .await?
-        {
+        self.reserve_attempt_under(key, &self.lockout, now).await
+    }
+
+    /// [`Services::reserve_attempt`] under another policy than the sign-in one.
+    pub(super) async fn reserve_attempt_under(
+        &self,
+        key: &str,
+        policy: &latchkey_core::lockout::LockoutPolicy,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        match self.store.reserve_login_attempt(key, policy, now).await? {
             ThrottleDecision::Allow => Ok(()),
             ThrottleDecision::Wait(wait) => {
                 // Round up so a client that waits as told is never refused again.

@@ -13,6 +13,7 @@
 //!   platform administrators. The tenant of the token in use cannot be deleted with it.
 
 use latchkey_core::audit::actions;
+use latchkey_core::lockout::LockoutPolicy;
 use latchkey_core::role::permissions;
 use latchkey_core::secret::hash_opaque_token;
 use latchkey_core::{
@@ -47,6 +48,19 @@ pub struct SignUp {
     /// The client's address: attempts are throttled per address as well as per email.
     pub ip_address: Option<String>,
 }
+
+/// The throttle of signups from one client address. Every signup counts, successful or
+/// not (one that succeeds creates an account, which is what a spammer wants): looser
+/// than the per-email sign-in policy, because several people behind one NAT may sign
+/// up on the same morning, but a client spraying addresses is slowed after ten and
+/// locked out for half an hour after thirty.
+const SIGNUP_ADDRESS_LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 30,
+    lock_duration: time::Duration::minutes(30),
+    free_failures: 10,
+    base_delay: time::Duration::seconds(1),
+    max_delay: time::Duration::seconds(60),
+};
 
 /// How many generated domains are tried before giving up (each has ~50 random bits).
 const DOMAIN_ATTEMPTS: usize = 3;
@@ -516,8 +530,12 @@ impl Services {
         let now = self.clock.now();
         // The address first: one client spraying many emails is stopped without also
         // charging the counters of the emails it names.
-        self.reserve_attempt(&signup_ip_throttle_key(request.ip_address.as_deref()), now)
-            .await?;
+        self.reserve_attempt_under(
+            &signup_ip_throttle_key(request.ip_address.as_deref()),
+            &SIGNUP_ADDRESS_LOCKOUT,
+            now,
+        )
+        .await?;
         self.reserve_attempt(
             &format!("signup:{}", hash_opaque_token(&email.normalized())),
             now,
