@@ -30,7 +30,8 @@ wire! {
         pub members: Vec<String>,
     }
 
-    /// `PATCH /api/v1/tenants/{tenant}/groups/{id}`: rename and/or replace the members.
+    /// `PATCH /api/v1/tenants/{tenant}/groups/{id}`: rename, replace the members and/or
+    /// the projects, all or nothing.
     #[serde(deny_unknown_fields)]
     pub struct UpdateGroupRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,6 +39,13 @@ wire! {
         /// The complete new member list (account ids).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub members: Option<Vec<String>>,
+        /// The complete list of projects the group is in (project ids): it leaves the
+        /// others, joins new ones with `project_role`, keeps its role in the rest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub projects: Option<Vec<String>>,
+        /// `reader`, `member` (the default) or `admin`: the role in projects it joins.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub project_role: Option<String>,
     }
 
     /// `POST /api/v1/tenants/{tenant}/groups/{id}/members`.

@@ -1207,6 +1207,35 @@ fn manages_groups_and_projects() {
     );
     let project_id = project["id"].as_str().unwrap();
     assert_eq!(project["role"], "admin");
+    // The group's whole set of projects, at once.
+    let beta = ok_json(
+        admin,
+        &["projects", "create", "Beta", "--description", "Second"],
+        None,
+    );
+    let beta_id = beta["id"].as_str().unwrap();
+    let set = ok_json(
+        admin,
+        &[
+            "groups",
+            "set-projects",
+            group_id,
+            beta_id,
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    assert_eq!(set["projects"][0]["id"], beta_id, "{set}");
+    assert_eq!(set["projects"][0]["role"], "admin", "{set}");
+    let unknown = fails(
+        admin,
+        &["groups", "set-projects", group_id, "AAAAAAAAAAAAAAAAAAAAAA"],
+        None,
+    );
+    assert!(unknown.contains("not_found"), "{unknown}");
+    let cleared = ok_json(admin, &["groups", "set-projects", group_id], None);
+    assert_eq!(cleared["projects"], serde_json::json!([]), "{cleared}");
     let member = ok_json(
         admin,
         &[
@@ -1252,7 +1281,7 @@ fn manages_groups_and_projects() {
         None,
     );
     let listed = ok_json(admin, &["projects", "list"], None);
-    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "Alpha and Beta: {listed}");
     ok(admin, &["projects", "delete", project_id], None);
     fails(admin, &["projects", "show", project_id], None);
     ok(admin, &["groups", "delete", group_id], None);

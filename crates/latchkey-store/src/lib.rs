@@ -16,10 +16,10 @@ pub mod testing;
 
 pub use error::{ConflictOn, StoreError, StoreResult};
 pub use model::{
-    AccountCredentials, AccountMfa, AuthorizationCode, GrantRecord, MemberFilter, MemberRecord,
-    MembershipRemoval, ProjectAccess, ProjectMember, ProjectMemberRecord, ProjectMemberRef,
-    PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome, SignInRecord,
-    SigningKeyStatus, StoredExternalAuth, StoredSigningKey, TenantOwner,
+    AccountCredentials, AccountMfa, AuthorizationCode, GrantRecord, GroupUpdate, MemberFilter,
+    MemberRecord, MembershipRemoval, ProjectAccess, ProjectMember, ProjectMemberRecord,
+    ProjectMemberRef, PruneBatch, PurgeCutoffs, PurgeReport, Redemption, RotationOutcome,
+    SignInRecord, SigningKeyStatus, StoredExternalAuth, StoredSigningKey, TenantOwner,
 };
 pub use postgres::PostgresStore;
 pub use sql::prune::MAX_PRUNE_BATCH;
@@ -344,6 +344,18 @@ pub trait Store: Send + Sync + 'static {
     async fn group(&self, tenant: &TenantId, id: &GroupId) -> StoreResult<Option<Group>>;
     /// A tenant's groups ordered by name (the cursor is the name).
     async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<Group>>;
+    /// Renames a group and/or replaces its members and/or its projects, all or nothing,
+    /// writing `audit` (one event per part changed) in the same transaction. `NotFound`
+    /// for an unknown group or project, or an account that is no member of the tenant;
+    /// `Conflict(Other)` when the name is taken.
+    async fn update_group(
+        &self,
+        tenant: &TenantId,
+        id: &GroupId,
+        update: &GroupUpdate,
+        now: OffsetDateTime,
+        audit: &[AuditEvent],
+    ) -> StoreResult<Group>;
     /// `NotFound` for an unknown group, `Conflict(Other)` when the name is taken.
     async fn rename_group(
         &self,

@@ -252,6 +252,18 @@ impl std::fmt::Debug for AccountMfa {
     }
 }
 
+/// What one update of a group changes; `None` leaves that part as it is. Applied in one
+/// transaction by [`crate::Store::update_group`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupUpdate {
+    pub name: Option<latchkey_core::GroupName>,
+    /// The group's members, as a whole.
+    pub members: Option<Vec<latchkey_core::AccountId>>,
+    /// The projects the group is in, as a whole; new ones with this role, those it is in
+    /// already keeping theirs.
+    pub projects: Option<(Vec<latchkey_core::ProjectId>, latchkey_core::ProjectRole)>,
+}
+
 /// A member of a project, as listed with the project.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProjectMemberRecord {

@@ -1503,8 +1503,12 @@ macro_rules! impl_store {
                 async fn list_groups(&self, tenant: &TenantId, page: &PageRequest) -> StoreResult<Page<latchkey_core::Group>> {
                     self.sql_list_groups(tenant, page).await
                 }
+                async fn update_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, update: &$crate::GroupUpdate, now: OffsetDateTime, audit: &[AuditEvent]) -> StoreResult<latchkey_core::Group> {
+                    self.sql_update_group(tenant, id, update, now, audit).await
+                }
                 async fn rename_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, name: &latchkey_core::GroupName, audit: &AuditEvent) -> StoreResult<latchkey_core::Group> {
-                    self.sql_rename_group(tenant, id, name, audit).await
+                    let update = $crate::GroupUpdate { name: Some(name.clone()), ..Default::default() };
+                    self.sql_update_group(tenant, id, &update, OffsetDateTime::now_utc(), std::slice::from_ref(audit)).await
                 }
                 async fn delete_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, audit: &AuditEvent) -> StoreResult<()> {
                     self.sql_delete_group(tenant, id, audit).await
@@ -1519,7 +1523,8 @@ macro_rules! impl_store {
                     self.sql_remove_group_member(tenant, group, account, audit).await
                 }
                 async fn set_group_members(&self, tenant: &TenantId, group: &latchkey_core::GroupId, accounts: &[AccountId], now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
-                    self.sql_set_group_members(tenant, group, accounts, now, audit).await
+                    let update = $crate::GroupUpdate { members: Some(accounts.to_vec()), ..Default::default() };
+                    self.sql_update_group(tenant, group, &update, now, std::slice::from_ref(audit)).await.map(drop)
                 }
                 async fn set_group_roles(&self, tenant: &TenantId, group: &latchkey_core::GroupId, roles: &[RoleName], audit: &AuditEvent) -> StoreResult<()> {
                     self.sql_set_group_roles(tenant, group, roles, audit).await
@@ -1573,7 +1578,8 @@ macro_rules! impl_store {
                     self.sql_group_projects(tenant, group).await
                 }
                 async fn set_group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId, projects: &[latchkey_core::ProjectId], role: latchkey_core::ProjectRole, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
-                    self.sql_set_group_projects(tenant, group, projects, role, now, audit).await
+                    let update = $crate::GroupUpdate { projects: Some((projects.to_vec(), role)), ..Default::default() };
+                    self.sql_update_group(tenant, group, &update, now, std::slice::from_ref(audit)).await.map(drop)
                 }
 
                 // ---- sign-in throttling --------------------------------------------

@@ -67,6 +67,17 @@ pub enum GroupsCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Set the projects the group is in (replaces them; none clears them): it leaves
+    /// the others, joins new ones with `--role`, keeps its role in the rest.
+    SetProjects {
+        id: String,
+        projects: Vec<String>,
+        /// The role in projects it joins: reader, member or admin.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -254,6 +265,8 @@ pub async fn run_groups(ctx: &Ctx, command: GroupsCommand) -> anyhow::Result<()>
             let request = UpdateGroupRequest {
                 name: Some(name),
                 members: None,
+                projects: None,
+                project_role: None,
             };
             let group = client
                 .update_group(&ctx.tenant(tenant.as_deref()), &id, &request)
@@ -295,6 +308,23 @@ pub async fn run_groups(ctx: &Ctx, command: GroupsCommand) -> anyhow::Result<()>
         GroupsCommand::GrantRoles { id, roles, tenant } => {
             let group = client
                 .set_group_roles(&ctx.tenant(tenant.as_deref()), &id, &roles)
+                .await?;
+            show_group(ctx, &group)
+        }
+        GroupsCommand::SetProjects {
+            id,
+            projects,
+            role,
+            tenant,
+        } => {
+            let request = UpdateGroupRequest {
+                name: None,
+                members: None,
+                projects: Some(projects),
+                project_role: Some(role),
+            };
+            let group = client
+                .update_group(&ctx.tenant(tenant.as_deref()), &id, &request)
                 .await?;
             show_group(ctx, &group)
         }

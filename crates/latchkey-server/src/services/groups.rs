@@ -11,7 +11,7 @@ use latchkey_core::{
     AccountId, AuditOutcome, Group, GroupId, GroupName, Page, PageRequest, ProjectId, ProjectRole,
     RoleName, Tenant,
 };
-use latchkey_store::{MemberRecord, ProjectAccess, StoreError};
+use latchkey_store::{GroupUpdate, MemberRecord, ProjectAccess, StoreError};
 use serde_json::json;
 
 use super::{Caller, ServiceError, Services};
@@ -49,6 +49,27 @@ pub(super) fn account_ids(ids: &[String]) -> Result<Vec<AccountId>, ServiceError
         }
     }
     Ok(accounts)
+}
+
+/// The distinct project ids of a request (at most [`MAX_GROUP_PROJECTS_PER_REQUEST`]); a
+/// malformed id is an unknown project.
+fn project_ids(ids: &[String]) -> Result<Vec<ProjectId>, ServiceError> {
+    if ids.len() > MAX_GROUP_PROJECTS_PER_REQUEST {
+        return Err(ServiceError::Validation(format!(
+            "at most {MAX_GROUP_PROJECTS_PER_REQUEST} projects per request"
+        )));
+    }
+    let mut out: Vec<ProjectId> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !latchkey_core::id::is_id_shaped(id) {
+            return Err(ServiceError::NotFound("project"));
+        }
+        let id = ProjectId::from_string(id.clone());
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
 }
 
 fn group_name(raw: &str) -> Result<GroupName, ServiceError> {
@@ -197,7 +218,9 @@ impl Services {
         self.group_details(tenant, group, include_projects).await
     }
 
-    /// Renames the group and/or replaces its members.
+    /// Renames a group, replaces its members and/or the projects it is in (new ones
+    /// with `projects.1`, those it is in already keeping their role), all in one
+    /// transaction: an unknown user or project changes nothing (`users.write`).
     pub async fn update_group(
         &self,
         caller: &Caller,
@@ -205,39 +228,76 @@ impl Services {
         id: &str,
         name: Option<&str>,
         members: Option<&[String]>,
+        projects: Option<(&[String], &str)>,
     ) -> Result<GroupDetails, ServiceError> {
         caller.require(&tenant.id, permissions::USERS_WRITE)?;
-        let mut group = self.find_group(tenant, id).await?;
-        let name = name.map(group_name).transpose()?;
+        let group = self.find_group(tenant, id).await?;
+        let name = name
+            .map(group_name)
+            .transpose()?
+            .filter(|n| *n != group.name);
         let members = members.map(account_ids).transpose()?;
-        if let Some(name) = name.filter(|n| *n != group.name) {
-            let event = self.group_event(
+        let projects = projects
+            .map(|(ids, role)| project_ids(ids).map(|ids| (ids, role)))
+            .transpose()?
+            .map(|(ids, role)| {
+                ProjectRole::parse(role)
+                    .map(|role| (ids, role))
+                    .map_err(|e| ServiceError::Validation(e.to_string()))
+            })
+            .transpose()?;
+        let mut events = Vec::new();
+        if let Some(name) = &name {
+            events.push(self.group_event(
                 caller,
                 tenant,
                 actions::GROUP_UPDATE,
                 &group.id,
                 json!({"name": name.as_str()}),
-            );
-            group = self
-                .store
-                .rename_group(&tenant.id, &group.id, &name, &event)
-                .await
-                .map_err(|e| group_write(e, "group"))?;
+            ));
         }
-        if let Some(members) = members {
-            let event = self.group_event(
+        if let Some(members) = &members {
+            events.push(self.group_event(
                 caller,
                 tenant,
                 actions::GROUP_MEMBERS,
                 &group.id,
                 json!({"set": members.len()}),
-            );
-            self.store
-                .set_group_members(&tenant.id, &group.id, &members, self.clock.now(), &event)
-                .await
-                .map_err(|e| group_write(e, "user"))?;
+            ));
         }
-        self.group_details(tenant, group, false).await
+        if let Some((ids, role)) = &projects {
+            events.push(self.group_event(
+                caller,
+                tenant,
+                actions::GROUP_UPDATE,
+                &group.id,
+                json!({
+                    "projects": ids.iter().map(ProjectId::as_str).collect::<Vec<_>>(),
+                    "project_role": role.as_str(),
+                }),
+            ));
+        }
+        let with_projects = projects.is_some();
+        if events.is_empty() {
+            return self.group_details(tenant, group, with_projects).await;
+        }
+        // The group was found above, so a `NotFound` names one of the ids given.
+        let not_found = match (&members, &projects) {
+            (Some(_), Some(_)) => "user or project",
+            (None, Some(_)) => "project",
+            _ => "user",
+        };
+        let update = GroupUpdate {
+            name,
+            members,
+            projects,
+        };
+        let group = self
+            .store
+            .update_group(&tenant.id, &group.id, &update, self.clock.now(), &events)
+            .await
+            .map_err(|e| group_write(e, not_found))?;
+        self.group_details(tenant, group, with_projects).await
     }
 
     pub async fn delete_group(
@@ -409,57 +469,5 @@ impl Services {
             groups.entry(account).or_default().push(group);
         }
         Ok(groups)
-    }
-
-    /// Makes `projects` the set of projects the group is a member of, in one
-    /// transaction: it leaves the projects not listed, joins the listed ones it is not in
-    /// with `role` and keeps its role in the others. A tenant administrator's act
-    /// (`users.write`, which administers every project of the tenant); one unknown
-    /// project refuses the whole set. Returns the group with its projects.
-    pub async fn set_group_projects(
-        &self,
-        caller: &Caller,
-        tenant: &Tenant,
-        id: &str,
-        projects: &[String],
-        role: &str,
-    ) -> Result<GroupDetails, ServiceError> {
-        caller.require(&tenant.id, permissions::USERS_WRITE)?;
-        let role = ProjectRole::parse(role).map_err(|e| ServiceError::Validation(e.to_string()))?;
-        if projects.len() > MAX_GROUP_PROJECTS_PER_REQUEST {
-            return Err(ServiceError::Validation(format!(
-                "at most {MAX_GROUP_PROJECTS_PER_REQUEST} projects per request"
-            )));
-        }
-        let group = self.find_group(tenant, id).await?;
-        let mut ids: Vec<ProjectId> = Vec::with_capacity(projects.len());
-        for project in projects {
-            if !latchkey_core::id::is_id_shaped(project) {
-                return Err(ServiceError::NotFound("project"));
-            }
-            let project = ProjectId::from_string(project.clone());
-            if !ids.contains(&project) {
-                ids.push(project);
-            }
-        }
-        let event = self.group_event(
-            caller,
-            tenant,
-            actions::GROUP_UPDATE,
-            &group.id,
-            json!({
-                "projects": ids.iter().map(ProjectId::as_str).collect::<Vec<_>>(),
-                "project_role": role.as_str(),
-            }),
-        );
-        self.store
-            .set_group_projects(&tenant.id, &group.id, &ids, role, self.clock.now(), &event)
-            .await
-            .map_err(|e| match e {
-                // The group was found above, so it is a project that is unknown.
-                StoreError::NotFound => ServiceError::NotFound("project"),
-                other => other.into(),
-            })?;
-        self.group_details(tenant, group, true).await
     }
 }

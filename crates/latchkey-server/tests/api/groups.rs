@@ -147,6 +147,63 @@ async fn administrators_manage_groups_and_their_members(app: TestApp) {
     assert_eq!(patched.body["members"][0]["id"], ada.as_str());
     assert_eq!(patched.body["members"].as_array().unwrap().len(), 1);
 
+    // Its projects, in the same PATCH: new ones with `project_role`. One unknown project
+    // refuses the whole PATCH, the name and members sent with it included.
+    let project = call(
+        &app,
+        Method::POST,
+        "/projects",
+        &admin,
+        Some(json!({"title": "Atlas", "description": ""})),
+    )
+    .await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+    let project = project.body["id"].as_str().unwrap().to_owned();
+    let joined = call(
+        &app,
+        Method::PATCH,
+        &format!("/groups/{id}"),
+        &admin,
+        Some(json!({"projects": [project], "project_role": "reader"})),
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    assert_eq!(joined.body["projects"][0]["id"], project.as_str());
+    assert_eq!(joined.body["projects"][0]["role"], "reader");
+    let bad_role = call(
+        &app,
+        Method::PATCH,
+        &format!("/groups/{id}"),
+        &admin,
+        Some(json!({"projects": [project], "project_role": "emperor"})),
+    )
+    .await;
+    assert_problem(&bad_role, StatusCode::BAD_REQUEST, "validation_failed");
+    let refused = call(
+        &app,
+        Method::PATCH,
+        &format!("/groups/{id}"),
+        &admin,
+        Some(json!({"name": "Renamed", "members": [], "projects": [project, "A".repeat(22)]})),
+    )
+    .await;
+    assert_problem(&refused, StatusCode::NOT_FOUND, "not_found");
+    let unchanged = call(
+        &app,
+        Method::GET,
+        &format!("/groups/{id}?include_projects=true"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(unchanged.body["name"], "Sales EMEA", "{}", unchanged.body);
+    assert_eq!(unchanged.body["members"][0]["id"], ada.as_str());
+    assert_eq!(
+        unchanged.body["projects"][0]["role"], "reader",
+        "{}",
+        unchanged.body
+    );
+
     // Role grants: unknown role 400.
     let bad = call(
         &app,

@@ -401,14 +401,19 @@ async fn update_group_sets_the_groups_projects_as_a_whole(app: TestApp) {
     assert_eq!(updated.body["projects"], both);
     assert_eq!(updated.body["members"][0]["id"], dana.as_str());
 
-    // One unknown project refuses the whole set (404) and changes nothing.
+    // One unknown project refuses the whole update (404) and changes nothing: not the
+    // projects, and not the name or the members sent with them either.
     let projects = json!([gamma, "A".repeat(22)]).to_string();
     let refused = send(
         &app,
         Method::PUT,
         &path,
         &admin,
-        &[("name", "Editors"), ("projects", &projects)],
+        &[
+            ("name", "Renamed Editors"),
+            ("members", "[]"),
+            ("projects", &projects),
+        ],
     )
     .await;
     assert_error(&refused, StatusCode::NOT_FOUND);
@@ -421,6 +426,13 @@ async fn update_group_sets_the_groups_projects_as_a_whole(app: TestApp) {
         )
         .await;
     assert_eq!(read.body["projects"], both, "a refused set changes nothing");
+    assert_eq!(read.body["name"], "Editors", "{}", read.body);
+    assert_eq!(
+        read.body["members"][0]["id"],
+        dana.as_str(),
+        "{}",
+        read.body
+    );
 
     // {gamma, beta}: alpha loses the group, beta keeps `member`, gamma joins.
     let projects = json!([gamma, beta]).to_string();

@@ -229,27 +229,126 @@ macro_rules! impl_groups {
                     Ok(Page::from_overfetch(groups, page, |g| g.name.as_str().to_owned()))
                 }
 
-                pub(crate) async fn sql_rename_group(
+
+                /// Replaces the projects `group` is in with `projects`: those not listed
+                /// lose it, new ones get `role`, those it is in already keep theirs.
+                async fn replace_group_projects(
+                    conn: &mut Conn,
+                    tenant: &TenantId,
+                    group: &GroupId,
+                    projects: &[ProjectId],
+                    role: ProjectRole,
+                    now: OffsetDateTime,
+                ) -> StoreResult<()> {
+                    let mut wanted: Vec<&str> = projects.iter().map(ProjectId::as_str).collect();
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    for chunk in wanted.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id FROM projects WHERE tenant_id = ",
+                        );
+                        query.push_bind(tenant.as_str()).push(" AND id");
+                        push_in(&mut query, chunk.iter().copied());
+                        query.push($for_update);
+                        if query.build().fetch_all(&mut *conn).await?.len() != chunk.len() {
+                            return Err(StoreError::NotFound);
+                        }
+                    }
+                    let current: Vec<String> = sqlx::query(
+                        "SELECT project_id FROM project_group_members \
+                         WHERE tenant_id = $1 AND group_id = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(group.as_str())
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .iter()
+                    .map(|row| row.text("project_id"))
+                    .collect::<StoreResult<_>>()?;
+                    let leaving: Vec<&str> = current
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|id| wanted.binary_search(id).is_err())
+                        .collect();
+                    // Projects it is in already keep the group's role there.
+                    let joining: Vec<&str> = wanted
+                        .iter()
+                        .copied()
+                        .filter(|id| !current.iter().any(|c| c == id))
+                        .collect();
+                    for chunk in leaving.chunks(MAX_IDS_PER_STATEMENT) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "DELETE FROM project_group_members WHERE tenant_id = ",
+                        );
+                        query
+                            .push_bind(tenant.as_str())
+                            .push(" AND group_id = ")
+                            .push_bind(group.as_str())
+                            .push(" AND project_id");
+                        push_in(&mut query, chunk.iter().copied());
+                        query.build().execute(&mut *conn).await?;
+                    }
+                    // Five parameters a row.
+                    for chunk in joining.chunks(MAX_IDS_PER_STATEMENT / 5) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO project_group_members \
+                             (project_id, tenant_id, group_id, role, created_at) ",
+                        );
+                        query.push_values(chunk, |mut row, project| {
+                            row.push_bind(*project)
+                                .push_bind(tenant.as_str())
+                                .push_bind(group.as_str())
+                                .push_bind(role.as_str())
+                                .push_bind(millis(now));
+                        });
+                        query.build().execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                }
+
+                pub(crate) async fn sql_update_group(
                     &self,
                     tenant: &TenantId,
                     id: &GroupId,
-                    name: &GroupName,
-                    audit: &AuditEvent,
+                    update: &$crate::GroupUpdate,
+                    now: OffsetDateTime,
+                    audit: &[AuditEvent],
                 ) -> StoreResult<Group> {
                     let mut lane = self.write_lane().await?;
                     let mut tx = lane.begin().await?;
-                    let row = sqlx::query(
-                        "UPDATE tenant_groups SET name = $1 WHERE id = $2 AND tenant_id = $3 \
-                         RETURNING *",
-                    )
-                    .bind(name.as_str())
-                    .bind(id.as_str())
-                    .bind(tenant.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
+                    // The group's row lock orders concurrent updates of one group.
+                    Self::locked_group(&mut tx, tenant, id).await?;
+                    if let Some(name) = &update.name {
+                        sqlx::query(
+                            "UPDATE tenant_groups SET name = $1 WHERE id = $2 AND tenant_id = $3",
+                        )
+                        .bind(name.as_str())
+                        .bind(id.as_str())
+                        .bind(tenant.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    if let Some(members) = &update.members {
+                        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND tenant_id = $2")
+                            .bind(id.as_str())
+                            .bind(tenant.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        Self::insert_group_members(&mut tx, tenant, id, members, now).await?;
+                    }
+                    if let Some((projects, role)) = &update.projects {
+                        Self::replace_group_projects(&mut tx, tenant, id, projects, *role, now).await?;
+                    }
+                    let row = sqlx::query("SELECT * FROM tenant_groups WHERE id = $1 AND tenant_id = $2")
+                        .bind(id.as_str())
+                        .bind(tenant.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
                     let group = group_row(&row)?;
-                    Self::commit_audited(tx, audit).await?;
+                    for event in audit {
+                        Self::insert_audit(&mut tx, event).await?;
+                    }
+                    tx.commit().await?;
                     lane.durable().await?;
                     Ok(group)
                 }
@@ -350,27 +449,6 @@ macro_rules! impl_groups {
                     Ok(())
                 }
 
-                pub(crate) async fn sql_set_group_members(
-                    &self,
-                    tenant: &TenantId,
-                    group: &GroupId,
-                    accounts: &[AccountId],
-                    now: OffsetDateTime,
-                    audit: &AuditEvent,
-                ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::locked_group(&mut tx, tenant, group).await?;
-                    sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND tenant_id = $2")
-                        .bind(group.as_str())
-                        .bind(tenant.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    Self::insert_group_members(&mut tx, tenant, group, accounts, now).await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
-                }
 
                 pub(crate) async fn sql_set_group_roles(
                     &self,
@@ -883,87 +961,6 @@ macro_rules! impl_groups {
                     .collect()
                 }
 
-                #[allow(clippy::too_many_arguments)]
-                pub(crate) async fn sql_set_group_projects(
-                    &self,
-                    tenant: &TenantId,
-                    group: &GroupId,
-                    projects: &[ProjectId],
-                    role: ProjectRole,
-                    now: OffsetDateTime,
-                    audit: &AuditEvent,
-                ) -> StoreResult<()> {
-                    let mut wanted: Vec<&str> = projects.iter().map(ProjectId::as_str).collect();
-                    wanted.sort_unstable();
-                    wanted.dedup();
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    // The group's row lock orders concurrent sets of its projects.
-                    Self::locked_group(&mut tx, tenant, group).await?;
-                    for chunk in wanted.chunks(MAX_IDS_PER_STATEMENT) {
-                        let mut query = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT id FROM projects WHERE tenant_id = ",
-                        );
-                        query.push_bind(tenant.as_str()).push(" AND id");
-                        push_in(&mut query, chunk.iter().copied());
-                        query.push($for_update);
-                        if query.build().fetch_all(&mut *tx).await?.len() != chunk.len() {
-                            return Err(StoreError::NotFound);
-                        }
-                    }
-                    let current: Vec<String> = sqlx::query(
-                        "SELECT project_id FROM project_group_members \
-                         WHERE tenant_id = $1 AND group_id = $2",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(group.as_str())
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|row| row.text("project_id"))
-                    .collect::<StoreResult<_>>()?;
-                    let leaving: Vec<&str> = current
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|id| wanted.binary_search(id).is_err())
-                        .collect();
-                    // Projects it is in already keep the group's role there.
-                    let joining: Vec<&str> = wanted
-                        .iter()
-                        .copied()
-                        .filter(|id| !current.iter().any(|c| c == id))
-                        .collect();
-                    for chunk in leaving.chunks(MAX_IDS_PER_STATEMENT) {
-                        let mut query = sqlx::QueryBuilder::<$db>::new(
-                            "DELETE FROM project_group_members WHERE tenant_id = ",
-                        );
-                        query
-                            .push_bind(tenant.as_str())
-                            .push(" AND group_id = ")
-                            .push_bind(group.as_str())
-                            .push(" AND project_id");
-                        push_in(&mut query, chunk.iter().copied());
-                        query.build().execute(&mut *tx).await?;
-                    }
-                    // Five parameters a row.
-                    for chunk in joining.chunks(MAX_IDS_PER_STATEMENT / 5) {
-                        let mut query = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO project_group_members \
-                             (project_id, tenant_id, group_id, role, created_at) ",
-                        );
-                        query.push_values(chunk, |mut row, project| {
-                            row.push_bind(*project)
-                                .push_bind(tenant.as_str())
-                                .push_bind(group.as_str())
-                                .push_bind(role.as_str())
-                                .push_bind(millis(now));
-                        });
-                        query.build().execute(&mut *tx).await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
-                }
             }
         };
     };

@@ -7,7 +7,7 @@ use latchkey_core::{
     AccountId, Group, GroupId, GroupName, PageRequest, Project, ProjectId, ProjectRole, RoleName,
     Tenant,
 };
-use latchkey_store::{ConflictOn, ProjectMember, ProjectMemberRef, Store, StoreError};
+use latchkey_store::{ConflictOn, GroupUpdate, ProjectMember, ProjectMemberRef, Store, StoreError};
 
 use super::{account, at, event, new_session, run, sign_in, tenant};
 
@@ -69,6 +69,11 @@ async fn a_page_of_groups_or_users_is_read_in_one_call() {
 #[tokio::test]
 async fn a_groups_projects_are_set_as_a_whole() {
     run(|store| async move { group_projects_set(&*store).await }).await;
+}
+
+#[tokio::test]
+async fn a_group_update_is_all_or_nothing() {
+    run(|store| async move { group_update_all_or_nothing(&*store).await }).await;
 }
 
 #[tokio::test]
@@ -1128,4 +1133,133 @@ async fn tenant_members_only(store: &dyn Store) {
         )
         .await
         .unwrap();
+}
+
+async fn group_update_all_or_nothing(store: &dyn Store) {
+    let acme = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let ada = account(store, "ada@example.com", Some((&acme, "user")), at(0)).await;
+    let bob = account(store, "bob@example.com", Some((&acme, "user")), at(0)).await;
+    let eve = account(store, "eve@example.com", Some((&other, "user")), at(0)).await;
+    let ev = || event(actions::GROUP_UPDATE, Some(&acme.id), at(1));
+    let group = store
+        .create_group(
+            &group_in(&acme, "editors"),
+            std::slice::from_ref(&ada.id),
+            &ev(),
+        )
+        .await
+        .unwrap();
+    let alpha = store
+        .create_project(&project_in(&acme, "Alpha", None), at(1), &ev())
+        .await
+        .unwrap();
+    let beta = store
+        .create_project(&project_in(&acme, "Beta", None), at(1), &ev())
+        .await
+        .unwrap();
+    let foreign = store
+        .create_project(&project_in(&other, "Foreign", None), at(1), &ev())
+        .await
+        .unwrap();
+
+    // Everything at once, with one audit event per part.
+    let update = GroupUpdate {
+        name: Some(GroupName::parse("writers").unwrap()),
+        members: Some(vec![bob.id.clone()]),
+        projects: Some((vec![alpha.id.clone()], ProjectRole::Reader)),
+    };
+    let events = [ev(), ev(), ev()];
+    let updated = store
+        .update_group(&acme.id, &group.id, &update, at(2), &events)
+        .await
+        .unwrap();
+    assert_eq!(updated.name.as_str(), "writers");
+    let after_update = group_state(store, &acme.id, &group.id).await;
+    assert_eq!(
+        after_update,
+        (
+            "writers".to_owned(),
+            vec![bob.id.to_string()],
+            vec![(alpha.id.to_string(), ProjectRole::Reader)]
+        )
+    );
+
+    // One bad part refuses the whole update: an unknown or foreign project, an account
+    // of another tenant, a taken name.
+    let taken = store
+        .create_group(&group_in(&acme, "taken"), &[], &ev())
+        .await
+        .unwrap();
+    let refused = [
+        GroupUpdate {
+            name: Some(GroupName::parse("renamed").unwrap()),
+            members: Some(vec![ada.id.clone()]),
+            projects: Some((
+                vec![beta.id.clone(), foreign.id.clone()],
+                ProjectRole::Admin,
+            )),
+        },
+        GroupUpdate {
+            name: Some(GroupName::parse("renamed").unwrap()),
+            members: Some(vec![ada.id.clone(), eve.id.clone()]),
+            projects: Some((vec![beta.id.clone()], ProjectRole::Admin)),
+        },
+        GroupUpdate {
+            name: Some(taken.name.clone()),
+            members: Some(vec![ada.id.clone()]),
+            projects: Some((vec![beta.id.clone()], ProjectRole::Admin)),
+        },
+    ];
+    for (n, update) in refused.iter().enumerate() {
+        let result = store
+            .update_group(&acme.id, &group.id, update, at(3), &[ev()])
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound | StoreError::Conflict(_))),
+            "update {n}: {result:?}"
+        );
+        assert_eq!(
+            group_state(store, &acme.id, &group.id).await,
+            after_update,
+            "update {n} changed something"
+        );
+    }
+    // An unknown group.
+    assert!(matches!(
+        store
+            .update_group(
+                &acme.id,
+                &GroupId::generate(),
+                &GroupUpdate::default(),
+                at(3),
+                &[]
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A group's name, member ids and (project id, role) pairs.
+async fn group_state(
+    store: &dyn Store,
+    tenant: &latchkey_core::TenantId,
+    group: &GroupId,
+) -> (String, Vec<String>, Vec<(String, ProjectRole)>) {
+    let name = store.group(tenant, group).await.unwrap().unwrap().name;
+    let members = store
+        .group_members(tenant, group)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.account.id.to_string())
+        .collect();
+    let projects = store
+        .group_projects(tenant, group)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.project.id.to_string(), p.role))
+        .collect();
+    (name.to_string(), members, projects)
 }

@@ -143,14 +143,16 @@ pub async fn update(
     let name = text(&body, "name")?.filter(|n| !n.is_empty());
     let members = ids(&body, "members")?;
     let projects = ids(&body, "projects")?;
-    let mut details = state
-        .update_group(&caller, &tenant, &id, name.as_deref(), members.as_deref())
+    let details = state
+        .update_group(
+            &caller,
+            &tenant,
+            &id,
+            name.as_deref(),
+            members.as_deref(),
+            projects.as_deref().map(|p| (p, GROUP_PROJECT_ROLE)),
+        )
         .await?;
-    if let Some(projects) = projects {
-        details = state
-            .set_group_projects(&caller, &tenant, &id, &projects, GROUP_PROJECT_ROLE)
-            .await?;
-    }
     Ok(Json(group_object(&state, &tenant, &details).await?))
 }
 
