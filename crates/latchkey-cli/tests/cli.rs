@@ -1281,7 +1281,11 @@ fn manages_groups_and_projects() {
         None,
     );
     let listed = ok_json(admin, &["projects", "list"], None);
-    assert_eq!(listed.as_array().unwrap().len(), 2, "Alpha and Beta: {listed}");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        2,
+        "Alpha and Beta: {listed}"
+    );
     ok(admin, &["projects", "delete", project_id], None);
     fails(admin, &["projects", "show", project_id], None);
     ok(admin, &["groups", "delete", group_id], None);
