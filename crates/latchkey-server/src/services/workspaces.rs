@@ -314,7 +314,9 @@ impl Services {
                 .account_by_login(&email.normalized())
                 .await?
                 .map(|c| c.account)
-                .filter(|a| a.email == email);
+                // The login lookup also matches usernames; emails are unique by their
+                // normalised form (`Ada@…` is `ada@…`).
+                .filter(|a| a.email.normalized() == email.normalized());
             let record = match existing {
                 Some(account) => {
                     let current = self.store.membership(&tenant.id, &account.id).await?;
