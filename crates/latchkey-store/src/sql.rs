@@ -1964,60 +1964,54 @@ macro_rules! impl_store {
                     }
                     // No refresh token outlives its session.
                     let replacement_expires_at = replacement_expires_at.min(session.expires_at);
-                    if let Some(rotated_at) = token.opt_time("rotated_at")? {
-                        if grace > time::Duration::ZERO && now - rotated_at <= grace {
-                            // Processes sharing one token, two requests racing, or a lost
-                            // answer: honoured with a replacement of its own, in the same
-                            // session, so one revocation or one later replay still ends
-                            // every chain. The grace is short and configurable (0 turns
-                            // this off) because a thief replaying inside it is honoured too.
-                            Self::insert_refresh_token(
-                                &mut tx,
-                                replacement,
-                                &session_id,
-                                now,
-                                replacement_expires_at,
-                            )
-                            .await?;
-                            let session = Self::touch_session(&mut tx, session, now).await?;
-                            tx.commit().await?;
+                    let reissued = match token.opt_time("rotated_at")? {
+                        // Processes sharing one token, two requests racing, or a lost
+                        // answer: honoured with a replacement of its own, in the same
+                        // session, so one revocation or one later replay still ends every
+                        // chain. The grace is short and configurable (0 turns this off)
+                        // because a thief replaying inside it is honoured too.
+                        Some(rotated_at) if grace > time::Duration::ZERO && now - rotated_at <= grace => true,
+                        Some(_) => {
+                            // A spent token came back: someone holds a copy. End the
+                            // session for every holder.
+                            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
+                                .bind(millis(now))
+                                .bind(session_id.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+                                .bind(session_id.as_str())
+                                .execute(&mut *tx)
+                                .await?;
+                            session.revoked_at = Some(stored(now));
+                            let event = AuditEvent {
+                                id: AuditEventId::generate(),
+                                tenant_id: Some(session.tenant_id.clone()),
+                                actor: Some(session.account_id.clone()),
+                                action: latchkey_core::audit::actions::REFRESH_REUSE.to_owned(),
+                                target: Some(session_id.as_str().to_owned()),
+                                outcome: AuditOutcome::Failure,
+                                detail: serde_json::json!({}),
+                                at: stored(now),
+                            };
+                            Self::commit_audited(tx, &event).await?;
                             lane.durable().await?;
-                            return Ok(RotationOutcome::ReissuedInGrace(session));
+                            return Ok(RotationOutcome::ReuseDetected(session));
                         }
-                        // A spent token came back: someone holds a copy. End the session
-                        // for every holder.
-                        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
+                        None => {
+                            if token.time("expires_at")? <= now {
+                                return Ok(RotationOutcome::Expired);
+                            }
+                            sqlx::query(
+                                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2",
+                            )
                             .bind(millis(now))
-                            .bind(session_id.as_str())
+                            .bind(presented)
                             .execute(&mut *tx)
                             .await?;
-                        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
-                            .bind(session_id.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                        session.revoked_at = Some(stored(now));
-                        let event = AuditEvent {
-                            id: AuditEventId::generate(),
-                            tenant_id: Some(session.tenant_id.clone()),
-                            actor: Some(session.account_id.clone()),
-                            action: latchkey_core::audit::actions::REFRESH_REUSE.to_owned(),
-                            target: Some(session_id.as_str().to_owned()),
-                            outcome: AuditOutcome::Failure,
-                            detail: serde_json::json!({}),
-                            at: stored(now),
-                        };
-                        Self::commit_audited(tx, &event).await?;
-                        lane.durable().await?;
-                        return Ok(RotationOutcome::ReuseDetected(session));
-                    }
-                    if token.time("expires_at")? <= now {
-                        return Ok(RotationOutcome::Expired);
-                    }
-                    sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
-                        .bind(millis(now))
-                        .bind(presented)
-                        .execute(&mut *tx)
-                        .await?;
+                            false
+                        }
+                    };
                     Self::insert_refresh_token(
                         &mut tx,
                         replacement,
@@ -2029,7 +2023,11 @@ macro_rules! impl_store {
                     let session = Self::touch_session(&mut tx, session, now).await?;
                     tx.commit().await?;
                     lane.durable().await?;
-                    Ok(RotationOutcome::Rotated(session))
+                    Ok(if reissued {
+                        RotationOutcome::ReissuedInGrace(session)
+                    } else {
+                        RotationOutcome::Rotated(session)
+                    })
                 }
 
                 // ---- grants --------------------------------------------------------
