@@ -15,7 +15,6 @@
 use latchkey_core::audit::actions;
 use latchkey_core::lockout::LockoutPolicy;
 use latchkey_core::role::permissions;
-use latchkey_core::secret::hash_opaque_token;
 use latchkey_core::{
     Account, AccountId, AuditOutcome, Email, NewAccount, NewTenant, PasswordPolicy, RoleName,
     Tenant, TenantId, TenantMetadata,
@@ -510,7 +509,8 @@ impl Services {
     /// email that already has an account, a new tenant that account administers, when
     /// the password is that account's.
     ///
-    /// Attempts are throttled per client address and per email address like sign-ins.
+    /// Attempts are throttled per client address, and on the counter sign-in uses for
+    /// the email (a registered account's own counter, else the login's).
     /// The password must meet the new tenant's (default) policy whether or not the
     /// email is registered, and every attempt that gets that far costs one argon2
     /// computation: a hash for a new account, a verification for an existing one. A
@@ -538,15 +538,6 @@ impl Services {
             now,
         )
         .await?;
-        self.reserve_attempt(
-            &format!("signup:{}", hash_opaque_token(&email.normalized())),
-            now,
-        )
-        .await?;
-        let local = email.as_str().split_once('@').map_or("", |(l, _)| l);
-        PasswordPolicy::default()
-            .check(&request.password, &[email.as_str(), local])
-            .map_err(ServiceError::WeakPassword)?;
         let existing = self
             .store
             .account_by_login(&email.normalized())
@@ -554,6 +545,21 @@ impl Services {
             // Emails are unique by their normalized form (the derived `==` compares them
             // as typed, so `Ada@…` would miss `ada@…` and fall through to a conflict).
             .filter(|found| found.account.email.normalized() == email.normalized());
+        // The counter sign-in uses for this login: guessing a registered account's
+        // password through signup spends the same budget as guessing it at sign-in
+        // (looked up first, as sign-in does, so both paths cost the same lookup).
+        self.reserve_attempt(
+            &super::auth::throttle_key(
+                existing.as_ref().map(|found| &found.account.id),
+                &email.normalized(),
+            ),
+            now,
+        )
+        .await?;
+        let local = email.as_str().split_once('@').map_or("", |(l, _)| l);
+        PasswordPolicy::default()
+            .check(&request.password, &[email.as_str(), local])
+            .map_err(ServiceError::WeakPassword)?;
         let attempt = SignUpAttempt {
             local_part: local.to_owned(),
             email,

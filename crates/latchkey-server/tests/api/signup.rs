@@ -49,6 +49,7 @@ with_signup_enabled!(
     other_passwords_for_a_registered_email_get_the_generic_refusal,
     accounts_with_a_second_factor_cannot_sign_up_with_the_password_alone,
     one_address_spraying_emails_is_throttled,
+    password_guesses_through_signup_spend_the_sign_in_budget,
 );
 
 async fn start(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
@@ -410,4 +411,34 @@ async fn one_address_spraying_emails_is_throttled(app: TestApp) {
     )
     .await;
     assert_eq!(later.status, StatusCode::CREATED, "{}", later.body);
+}
+
+/// Guessing a registered account's password through signup counts on the same counter
+/// as guessing it at sign-in: signup is no second budget of guesses.
+async fn password_guesses_through_signup_spend_the_sign_in_budget(app: TestApp) {
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "default", "target@example.com", "user")
+        .await;
+    let mut refusals = 0;
+    for guess in 0..20 {
+        let reply = post(
+            &app,
+            &from_fresh_address(),
+            NATIVE,
+            json!({"email": "target@example.com", "password": format!("Guess-{guess}-long enough pass")}),
+        )
+        .await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_generic_refusal(&reply);
+        refusals += 1;
+    }
+    assert!(refusals < 20, "signup guesses were never throttled");
+    // The account's sign-in counter is the one that filled up: even the right password
+    // must wait now.
+    let sign_in = app
+        .sign_in("default", "target@example.com", USER_PASSWORD)
+        .await;
+    assert_problem(&sign_in, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
 }
