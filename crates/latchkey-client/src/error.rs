@@ -149,6 +149,7 @@ fn fallback_problem(status: u16, body: &[u8]) -> Problem {
         violations: Vec::new(),
         correlation_id: None,
         line: None,
+        enrolment_token: None,
     }
 }
 
