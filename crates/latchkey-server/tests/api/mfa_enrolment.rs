@@ -19,6 +19,7 @@ on_both_backends!(
     enrolment_tokens_are_bound_to_their_tenant,
     enrolment_tokens_expire_and_need_an_enabled_member,
     members_with_an_authenticator_get_no_enrolment_token,
+    sdk_enrols_with_the_token_of_the_refused_sign_in,
 );
 
 const BEGIN: &str = "/api/v1/tenants/default/sign-in/mfa-enrolment";
@@ -439,4 +440,50 @@ async fn members_with_an_authenticator_get_no_enrolment_token(app: TestApp) {
     assert_eq!(grant.status, StatusCode::BAD_REQUEST, "{}", grant.body);
     assert_eq!(grant.body["error_code"], "mfa_enrollment_required");
     assert!(grant.body.get("enrolment_token").is_none());
+}
+
+async fn sdk_enrols_with_the_token_of_the_refused_sign_in(app: TestApp) {
+    let admin = require_mfa(&app).await;
+    app.create_user(&admin, "default", "ada@example.com", "user")
+        .await;
+    let client = latchkey_client::Client::new(&app.base).unwrap();
+    let refused = client
+        .sign_in("default", "ada@example.com", USER_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("mfa_enrollment_required"));
+    assert_eq!(refused.status(), Some(403));
+    let token = refused
+        .enrolment_token()
+        .expect("an enrolment token")
+        .clone();
+    // The token never shows in the error's Debug or Display, nor in its problem.
+    assert!(!format!("{refused:?} {refused}").contains(token.expose()));
+    assert_eq!(refused.problem().unwrap().enrolment_token, None);
+    assert!(client.session().await.is_none());
+
+    let enrolment = client.begin_mfa_enrolment("default", &token).await.unwrap();
+    assert_eq!(enrolment.recovery_codes.len(), 10);
+    let enrolled = Enrolled {
+        secret: enrolment.secret,
+        recovery_codes: enrolment.recovery_codes,
+    };
+    let wrong = client
+        .confirm_mfa_enrolment("default", &token, &enrolled.wrong_code(&app))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Some("invalid_totp"));
+    assert!(wrong.enrolment_token().is_none());
+    let signed_in = client
+        .confirm_mfa_enrolment("default", &token, &enrolled.code(&app, 0))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.account.email, "ada@example.com");
+    assert_eq!(client.me().await.unwrap().account.email, "ada@example.com");
+    assert_eq!(client.mfa_status().await.unwrap().totp, "active");
+    let spent = client
+        .begin_mfa_enrolment("default", &token)
+        .await
+        .unwrap_err();
+    assert_eq!(spent.code(), Some("invalid_enrolment_token"));
 }
