@@ -146,7 +146,7 @@ impl Services {
     pub async fn sign_in(&self, request: SignIn<'_>) -> Result<IssuedTokens, ServiceError> {
         let checked = self.check_password(&request).await?;
         // Only now, with the password verified, may the answer reveal that a second factor
-        // is needed. A wrong code stays counted on the throttle reserved above.
+        // is needed. A wrong code stays counted on the throttle `check_password` reserved.
         if let Err(refused) = self
             .check_second_factor(&checked.tenant, &checked.account, request.totp.as_deref())
             .await

@@ -146,8 +146,9 @@ impl Services {
             ));
         }
         // Confirmation codes are guesses like sign-in codes: they count on the account's
-        // sign-in counter, so a stolen session (or enrolment token) cannot brute-force the 10^6 codes of a
-        // secret it planted. The next successful sign-in resets the counter.
+        // sign-in counter, so a stolen session (or enrolment token) cannot brute-force
+        // the 10^6 codes of a secret it planted. The next successful sign-in resets the
+        // counter.
         let throttle_key = super::auth::account_throttle_key(&account.id);
         self.reserve_attempt(&throttle_key, self.clock.now())
             .await?;

@@ -42,7 +42,7 @@ pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use impersonation::{Impersonated, MintedImpersonation};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};
 pub use mfa::{MfaStatus, TotpEnrolment, TotpState};
-pub use mfa_enrolment::{ENROLMENT_TOKEN_LIFETIME, EnrolmentConfirmation, EnrolmentError};
+pub use mfa_enrolment::{EnrolmentConfirmation, EnrolmentError};
 pub use modules::{CompanyPermissions, ModuleSignIn};
 pub use msexchange::{MsExchangeError, MsExchangeIssuerConfig, MsExchangeTrust};
 pub use oauth::{Introspection, ServiceToken};
