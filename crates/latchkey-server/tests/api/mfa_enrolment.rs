@@ -20,6 +20,7 @@ on_both_backends!(
     enrolment_tokens_expire_and_need_an_enabled_member,
     members_with_an_authenticator_get_no_enrolment_token,
     sdk_enrols_with_the_token_of_the_refused_sign_in,
+    roles_that_may_not_change_their_profile_cannot_enrol,
 );
 
 const BEGIN: &str = "/api/v1/tenants/default/sign-in/mfa-enrolment";
@@ -486,4 +487,17 @@ async fn sdk_enrols_with_the_token_of_the_refused_sign_in(app: TestApp) {
         .await
         .unwrap_err();
     assert_eq!(spent.code(), Some("invalid_enrolment_token"));
+}
+
+/// `demo` accounts are shared: one person enrolling would lock the others out, so a
+/// token does not let them enrol, as `/me/mfa/totp` does not.
+async fn roles_that_may_not_change_their_profile_cannot_enrol(app: TestApp) {
+    let admin = require_mfa(&app).await;
+    app.create_user(&admin, "default", "demo@example.com", "demo")
+        .await;
+    let token = enrolment_token(&app, "default", "demo@example.com").await;
+    let refused = begin(&app, BEGIN, &token).await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+    let confirm_refused = confirm(&app, CONFIRM, &token, "123456").await;
+    assert_problem(&confirm_refused, StatusCode::FORBIDDEN, "forbidden");
 }
