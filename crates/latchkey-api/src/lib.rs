@@ -699,6 +699,22 @@ wire! {
         pub code: String,
     }
 
+    /// `POST /api/v1/tenants/{tenant}/sign-in/mfa-enrolment`: begin enrolling an
+    /// authenticator with the token of a sign-in refused with `mfa_enrollment_required`.
+    #[serde(deny_unknown_fields)]
+    pub struct MfaEnrolmentRequest {
+        pub enrolment_token: String,
+    }
+
+    /// `POST /api/v1/tenants/{tenant}/sign-in/mfa-enrolment/confirm`: activate the
+    /// authenticator with its first code and sign in.
+    #[serde(deny_unknown_fields)]
+    pub struct MfaEnrolmentConfirmRequest {
+        pub enrolment_token: String,
+        /// The authenticator's current six-digit code.
+        pub code: String,
+    }
+
     /// `DELETE /api/v1/me/mfa/totp`.
     #[serde(deny_unknown_fields)]
     pub struct DisableTotpRequest {
@@ -743,6 +759,11 @@ wire! {
         /// the error is about.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub line: Option<u64>,
+        /// For `mfa_enrollment_required` at the native sign-in: an opaque token, valid 10
+        /// minutes, that lets the account enrol an authenticator and then sign in
+        /// (`POST /api/v1/tenants/{tenant}/sign-in/mfa-enrolment`). Not an access token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub enrolment_token: Option<String>,
     }
 }
 
@@ -834,6 +855,8 @@ pub mod codes {
     pub const INVALID_TOTP: &str = "invalid_totp";
     /// The password was right, but the tenant requires MFA and the account has none.
     pub const MFA_ENROLLMENT_REQUIRED: &str = "mfa_enrollment_required";
+    /// The enrolment token is unknown, expired, already used or for another tenant.
+    pub const INVALID_ENROLMENT_TOKEN: &str = "invalid_enrolment_token";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     pub const INVALID_TOKEN: &str = "invalid_token";
     pub const INVALID_CLIENT: &str = "invalid_client";

@@ -1797,3 +1797,138 @@ fn signup_and_workspace_creation_are_refused_unless_enabled(backend: common::Bac
     );
     assert!(denied.contains("forbidden"), "{denied}");
 }
+
+/// In a tenant that requires MFA, `login` of an account without an authenticator enrols
+/// one: it shows the secret and recovery codes on stderr, reads the app's first code
+/// from the next stdin line (written here once the secret is known) and stores the
+/// session.
+#[test]
+fn login_enrols_an_authenticator_where_the_tenant_requires_one() {
+    use std::io::{BufRead as _, BufReader};
+
+    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let admin = &dir.path().join("admin");
+    let ada = &dir.path().join("ada");
+    std::fs::create_dir(admin).unwrap();
+    std::fs::create_dir(ada).unwrap();
+    login(admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let enrolment = ok_json(admin, &["mfa", "enroll"], None);
+    let root_secret = enrolment["secret"].as_str().unwrap().to_owned();
+    ok(
+        admin,
+        &["mfa", "confirm", &totp_code(&root_secret, 0)],
+        None,
+    );
+    ok(
+        admin,
+        &["tenants", "update", "default", "--require-mfa", "true"],
+        None,
+    );
+    ok(
+        admin,
+        &["users", "create", "--email", USER_EMAIL, "--password-stdin"],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+
+    let mut child = Command::new(BIN)
+        .args([
+            "login",
+            "--server",
+            &server.url,
+            "--user",
+            USER_EMAIL,
+            "--password-stdin",
+        ])
+        .env("LATCHKEY_CONFIG_DIR", ada)
+        .env_remove("LATCHKEY_SERVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{USER_PASSWORD}").unwrap();
+    stdin.flush().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "login ended before asking for a code: {shown:?}"
+        );
+        let done = line.starts_with("One-time code");
+        shown.push(line.trim_end().to_owned());
+        if done {
+            break;
+        }
+    }
+    let secret = shown
+        .iter()
+        .find_map(|l| l.strip_prefix("secret:"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| panic!("no secret shown: {shown:?}"));
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("otpauth URI: otpauth://totp/")),
+        "{shown:?}"
+    );
+    let recovery_codes = shown
+        .iter()
+        .filter(|l| l.starts_with("  ") && l.trim().len() == 19)
+        .count();
+    assert_eq!(recovery_codes, 10, "{shown:?}");
+    writeln!(stdin, "{}", totp_code(&secret, 0)).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains(USER_EMAIL), "{said}");
+    assert!(
+        !said.contains(&secret),
+        "the secret stays off stdout: {said}"
+    );
+
+    // The stored session is Ada's, and her authenticator is active.
+    assert_eq!(
+        ok_json(ada, &["whoami"], None)["account"]["email"],
+        USER_EMAIL
+    );
+    assert_eq!(ok_json(ada, &["mfa", "status"], None)["totp"], "active");
+    // A wrong first code fails the login with the server's answer, and nothing is stored.
+    let other = &dir.path().join("other");
+    std::fs::create_dir(other).unwrap();
+    ok(
+        admin,
+        &[
+            "users",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    let refused = latchkey(
+        other,
+        &[
+            "login",
+            "--server",
+            &server.url,
+            "--user",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\nnot-a-code\n")),
+    );
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(err.contains("secret:"), "{err}");
+    assert!(err.contains("invalid_totp"), "{err}");
+    assert!(
+        fails(other, &["whoami"], None).contains("login"),
+        "not signed in"
+    );
+}

@@ -106,7 +106,9 @@ impl Client {
     /// [`Client::sign_in`] with a second factor: the current code of the account's
     /// authenticator app, or one of its recovery codes. Without one, an account with
     /// multi-factor authentication gets an error whose [`Error::code`] is `mfa_required`
-    /// (`invalid_totp` for a wrong or reused code).
+    /// (`invalid_totp` for a wrong or reused code). In a tenant that requires it, an
+    /// account without one gets `mfa_enrollment_required` with an
+    /// [`Error::enrolment_token`] to enrol one ([`Client::begin_mfa_enrolment`]).
     pub async fn sign_in_with_totp(
         &self,
         tenant: &str,
@@ -121,6 +123,46 @@ impl Client {
             totp: totp.map(str::to_owned),
         };
         let resp = self.send(Method::POST, url, Some(&body), None).await?;
+        self.keep_session(tenant, resp).await
+    }
+
+    /// Begins enrolling an authenticator app with the enrolment token of a sign-in
+    /// refused with `mfa_enrollment_required` ([`Error::enrolment_token`]); the answer
+    /// holds the secret, the otpauth URI, a QR code and the recovery codes, shown only
+    /// this once. Beginning again replaces the pending enrolment.
+    pub async fn begin_mfa_enrolment(
+        &self,
+        tenant: &str,
+        enrolment_token: &Secret,
+    ) -> Result<latchkey_api::TotpEnrolmentView, Error> {
+        let url = self.endpoint(&["tenants", tenant, "sign-in", "mfa-enrolment"])?;
+        let body = latchkey_api::MfaEnrolmentRequest {
+            enrolment_token: enrolment_token.expose().to_owned(),
+        };
+        let resp = self.send(Method::POST, url, Some(&body), None).await?;
+        decode(resp, "TotpEnrolmentView").await
+    }
+
+    /// Activates the authenticator begun with [`Client::begin_mfa_enrolment`] with its
+    /// first code and signs in, keeping the tokens as the client's session. The
+    /// enrolment token is spent.
+    pub async fn confirm_mfa_enrolment(
+        &self,
+        tenant: &str,
+        enrolment_token: &Secret,
+        code: &str,
+    ) -> Result<SignedIn, Error> {
+        let url = self.endpoint(&["tenants", tenant, "sign-in", "mfa-enrolment", "confirm"])?;
+        let body = latchkey_api::MfaEnrolmentConfirmRequest {
+            enrolment_token: enrolment_token.expose().to_owned(),
+            code: code.to_owned(),
+        };
+        let resp = self.send(Method::POST, url, Some(&body), None).await?;
+        self.keep_session(tenant, resp).await
+    }
+
+    /// Keeps the tokens of a sign-in answer as the client's session.
+    async fn keep_session(&self, tenant: &str, resp: Response) -> Result<SignedIn, Error> {
         let tokens: TokenResponse = decode(resp, "TokenResponse").await?;
         let session = Session::from_tokens(tenant.to_owned(), &tokens, unix_now());
         *self.session.lock().await = Some(session);

@@ -4,6 +4,8 @@ use std::fmt;
 
 use latchkey_api::Problem;
 
+use crate::secret::Secret;
+
 /// Code given to error answers whose body is not a problem document (e.g. from a proxy).
 pub const UNEXPECTED_RESPONSE: &str = "unexpected_response";
 
@@ -15,6 +17,17 @@ pub enum Error {
     /// `Result<_, Error>` small).
     #[error("{}", problem_message(.problem))]
     Api { status: u16, problem: Box<Problem> },
+    /// The native sign-in's `mfa_enrollment_required` (the tenant requires multi-factor
+    /// authentication and the account has none) with the enrolment token that lets the
+    /// account enrol an authenticator and sign in: see
+    /// [`Client::begin_mfa_enrolment`](crate::Client::begin_mfa_enrolment). Otherwise
+    /// like `Api`; the token is taken out of the problem so `Debug` never shows it.
+    #[error("{}", problem_message(.problem))]
+    MfaEnrollmentRequired {
+        status: u16,
+        problem: Box<Problem>,
+        enrolment_token: Secret,
+    },
     /// The request could not be sent or the answer not received.
     #[error("transport error")]
     Transport(#[source] reqwest::Error),
@@ -36,7 +49,9 @@ impl Error {
     /// The problem's stable code (e.g. `invalid_credentials`) for API errors.
     pub fn code(&self) -> Option<&str> {
         match self {
-            Self::Api { problem, .. } => Some(&problem.code),
+            Self::Api { problem, .. } | Self::MfaEnrollmentRequired { problem, .. } => {
+                Some(&problem.code)
+            }
             _ => None,
         }
     }
@@ -44,7 +59,7 @@ impl Error {
     /// The HTTP status for API errors.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api { status, .. } | Self::MfaEnrollmentRequired { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -52,7 +67,21 @@ impl Error {
     /// The problem document for API errors.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Self::Api { problem, .. } => Some(problem),
+            Self::Api { problem, .. } | Self::MfaEnrollmentRequired { problem, .. } => {
+                Some(problem)
+            }
+            _ => None,
+        }
+    }
+
+    /// The enrolment token of a sign-in refused with `mfa_enrollment_required`: enrol an
+    /// authenticator with it ([`Client::begin_mfa_enrolment`](crate::Client::begin_mfa_enrolment),
+    /// then [`Client::confirm_mfa_enrolment`](crate::Client::confirm_mfa_enrolment)).
+    pub fn enrolment_token(&self) -> Option<&Secret> {
+        match self {
+            Self::MfaEnrollmentRequired {
+                enrolment_token, ..
+            } => Some(enrolment_token),
             _ => None,
         }
     }
@@ -119,13 +148,20 @@ impl std::error::Error for DecodeError {}
 /// The `Error::Api` for an error answer: its problem document, or one made up from the
 /// status when the body is not a problem document.
 pub(crate) fn api_error(status: u16, body: &[u8]) -> Error {
-    let problem = match serde_json::from_slice::<Problem>(body) {
+    let mut problem = match serde_json::from_slice::<Problem>(body) {
         Ok(problem) => problem,
         Err(_) => fallback_problem(status, body),
     };
-    Error::Api {
-        status,
-        problem: Box::new(problem),
+    match problem.enrolment_token.take() {
+        Some(token) => Error::MfaEnrollmentRequired {
+            status,
+            problem: Box::new(problem),
+            enrolment_token: Secret::new(token),
+        },
+        None => Error::Api {
+            status,
+            problem: Box::new(problem),
+        },
     }
 }
 
@@ -149,6 +185,7 @@ fn fallback_problem(status: u16, body: &[u8]) -> Problem {
         violations: Vec::new(),
         correlation_id: None,
         line: None,
+        enrolment_token: None,
     }
 }
 

@@ -720,7 +720,9 @@ pub trait Store: Send + Sync + 'static {
     /// are not locked and saw no failure since `throttles_idle_since` (failures decay);
     /// retired signing keys; tombstones of pruned memberships and accounts pruned before
     /// `pruned_before` (at most [`PURGE_PRUNED_PER_RUN`] of each per run, so a purge
-    /// after a prune of millions does not hold the writer for long). Idempotent, so several nodes may run it.
+    /// after a prune of millions does not hold the writer for long); authorization codes,
+    /// impersonation and MFA enrolment tokens that expired before `tokens_expired_before`.
+    /// Idempotent, so several nodes may run it.
     async fn purge_expired(&self, cutoffs: &PurgeCutoffs) -> StoreResult<PurgeReport>;
 
     // ---- multi-factor authentication ------------------------------------------------
@@ -777,6 +779,32 @@ pub trait Store: Send + Sync + 'static {
         clear_throttle: Option<&str>,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
+
+    // ---- MFA enrolment tokens ----------------------------------------------------
+
+    /// Stores an enrolment token (by hash) that lets `account`, a member of `tenant`
+    /// without an active authenticator, enrol one and then open a session there.
+    /// `NotFound`, nothing written, when the account is no member of the tenant.
+    async fn create_mfa_enrolment_token(
+        &self,
+        token_hash: &str,
+        account: &AccountId,
+        tenant: &TenantId,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// The account and tenant of the enrolment token hashed as `token_hash`, if it is
+    /// not expired at `now`.
+    async fn mfa_enrolment_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(AccountId, TenantId)>>;
+    /// Deletes all of the account's enrolment tokens (spent once it has an active
+    /// authenticator) and answers how many there were. Not audited on its own: it
+    /// follows the audited confirmation that spends them.
+    async fn delete_mfa_enrolment_tokens(&self, account: &AccountId) -> StoreResult<u64>;
 
     // ---- terms of use ---------------------------------------------------------------
 

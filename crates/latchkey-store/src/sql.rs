@@ -16,6 +16,7 @@
 //!   `group_commit`; PostgreSQL: a transaction of its own) and its `reader()` pool.
 
 pub(crate) mod groups;
+pub(crate) mod mfa_enrolment;
 pub(crate) mod prune;
 pub(crate) mod rows;
 
@@ -1492,6 +1493,31 @@ macro_rules! impl_store {
                     self.restore_batch(tenant, accounts, pruned_since, audit).await
                 }
 
+                // ---- MFA enrolment tokens (bodies in sql/mfa_enrolment.rs) -------------
+
+                async fn create_mfa_enrolment_token(
+                    &self,
+                    token_hash: &str,
+                    account: &AccountId,
+                    tenant: &TenantId,
+                    expires_at: OffsetDateTime,
+                    now: OffsetDateTime,
+                    audit: &AuditEvent,
+                ) -> StoreResult<()> {
+                    self.sql_create_mfa_enrolment_token(token_hash, account, tenant, expires_at, now, audit)
+                        .await
+                }
+                async fn mfa_enrolment_token(
+                    &self,
+                    token_hash: &str,
+                    now: OffsetDateTime,
+                ) -> StoreResult<Option<(AccountId, TenantId)>> {
+                    self.sql_mfa_enrolment_token(token_hash, now).await
+                }
+                async fn delete_mfa_enrolment_tokens(&self, account: &AccountId) -> StoreResult<u64> {
+                    self.sql_delete_mfa_enrolment_tokens(account).await
+                }
+
                 // ---- groups and projects (bodies in sql/groups.rs) --------------------
 
                 async fn create_group(&self, group: &latchkey_core::Group, members: &[AccountId], audit: &AuditEvent) -> StoreResult<latchkey_core::Group> {
@@ -1814,6 +1840,10 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query("DELETE FROM impersonation_tokens WHERE expires_at < $1")
+                        .bind(millis(cutoffs.tokens_expired_before))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM mfa_enrolment_tokens WHERE expires_at < $1")
                         .bind(millis(cutoffs.tokens_expired_before))
                         .execute(&mut *tx)
                         .await?;
@@ -2847,6 +2877,8 @@ macro_rules! impl_store {
                 }
             }
         };
+        // The bodies of the enrolment-token methods (sql/mfa_enrolment.rs).
+        $crate::sql::mfa_enrolment::impl_mfa_enrolment!($store, $db);
     };
 }
 

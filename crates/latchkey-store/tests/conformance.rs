@@ -52,6 +52,8 @@ mod cloudspot;
 mod groups;
 #[path = "conformance/mfa.rs"]
 mod mfa;
+#[path = "conformance/mfa_enrolment.rs"]
+mod mfa_enrolment;
 #[path = "conformance/owned_tenant.rs"]
 mod owned_tenant;
 #[path = "conformance/terms.rs"]

@@ -1,7 +1,7 @@
 //! `signup`, `login`, `logout` and `whoami`.
 
 use anyhow::bail;
-use latchkey_client::Client;
+use latchkey_client::{Client, Secret, SignedIn};
 use serde_json::json;
 
 use latchkey_api::{SignUpRequest, codes};
@@ -25,7 +25,9 @@ pub struct LoginArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// The current code of your authenticator app (or a recovery code). Without it, an
-    /// account with MFA is asked for one, read from the next line of stdin.
+    /// account with MFA is asked for one, read from the next line of stdin. In a tenant
+    /// that requires MFA, an account without it enrols an authenticator first: login
+    /// shows its secret and recovery codes and reads its first code from stdin.
     #[arg(long, value_name = "CODE")]
     pub totp: Option<String>,
 }
@@ -55,7 +57,13 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
                 .sign_in_with_totp(&args.tenant, &args.user, &password, Some(&code))
                 .await?
         }
-        other => other?,
+        // The password was right; the tenant requires a second factor and the account
+        // has none yet: enrol one now, as Keycloak's CONFIGURE_TOTP action does.
+        Err(err) => match err.enrolment_token().cloned() {
+            Some(token) => enrol_and_sign_in(&client, &args.tenant, &token).await?,
+            None => return Err(err.into()),
+        },
+        Ok(signed_in) => signed_in,
     };
     let Some(session) = client.session().await else {
         bail!("the sign-in returned no session");
@@ -78,6 +86,38 @@ pub async fn login(args: LoginArgs, json: bool) -> anyhow::Result<()> {
             stored.server, signed_in.account.email, signed_in.tenant.domain
         ))
     }
+}
+
+/// Enrols an authenticator with the enrolment token of a refused sign-in: shows the
+/// secret, the otpauth URI and the recovery codes (on stderr, so stdout stays the
+/// command's one result, JSON or not), reads the app's first code from the next line of
+/// stdin, confirms it and signs in.
+async fn enrol_and_sign_in(
+    client: &Client,
+    tenant: &str,
+    token: &Secret,
+) -> anyhow::Result<SignedIn> {
+    let enrolment = client.begin_mfa_enrolment(tenant, token).await?;
+    output::stderr(
+        "This tenant requires multi-factor authentication. Add this account to your authenticator app:",
+    );
+    output::stderr(format_args!(
+        "secret:      {}",
+        output::clean(&enrolment.secret)
+    ));
+    output::stderr(format_args!(
+        "otpauth URI: {}",
+        output::clean(&enrolment.otpauth_uri)
+    ));
+    output::stderr(
+        "Recovery codes (each works once in place of a code; store them safely, they are not shown again):",
+    );
+    for code in &enrolment.recovery_codes {
+        output::stderr(format_args!("  {}", output::clean(code)));
+    }
+    output::stderr("One-time code (authenticator app):");
+    let code = read_line_stdin("the one-time code")?;
+    Ok(client.confirm_mfa_enrolment(tenant, token, &code).await?)
 }
 
 #[derive(clap::Args, Debug)]

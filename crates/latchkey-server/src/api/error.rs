@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_api::{Problem, Violation, codes};
 
-use crate::services::ServiceError;
+use crate::services::{EnrolmentError, ServiceError};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -15,13 +15,18 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    violations: Vec<Violation>,
+    /// A boxed slice rather than a `Vec`: like the boxed strings below, it keeps the
+    /// error within clippy's `result_large_err`.
+    violations: Box<[Violation]>,
     retry_after: Option<i64>,
     www_authenticate: bool,
-    correlation_id: Option<String>,
+    correlation_id: Option<Box<str>>,
     /// `u32` rather than `usize` keeps the error small (clippy's `result_large_err`);
     /// imports hold at most 10,000 lines.
     line: Option<u32>,
+    /// The enrolment token of a native sign-in refused with `mfa_enrollment_required`.
+    /// Boxed strings here too keep the error small.
+    enrolment_token: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -30,11 +35,12 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            violations: Vec::new(),
+            violations: Box::default(),
             retry_after: None,
             www_authenticate: false,
             correlation_id: None,
             line: None,
+            enrolment_token: None,
         }
     }
 
@@ -66,7 +72,7 @@ impl ApiError {
             codes::INTERNAL,
             format!("the server failed to handle the request (correlation id {correlation_id})"),
         );
-        error.correlation_id = Some(correlation_id);
+        error.correlation_id = Some(correlation_id.into());
         error
     }
 }
@@ -143,6 +149,29 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+impl From<EnrolmentError> for ApiError {
+    fn from(error: EnrolmentError) -> Self {
+        let message = error.to_string();
+        match error {
+            EnrolmentError::Required { enrolment_token } => {
+                let mut e = Self::new(
+                    StatusCode::FORBIDDEN,
+                    codes::MFA_ENROLLMENT_REQUIRED,
+                    message,
+                );
+                e.enrolment_token = Some(enrolment_token.expose().into());
+                e
+            }
+            EnrolmentError::InvalidToken => Self::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_ENROLMENT_TOKEN,
+                message,
+            ),
+            EnrolmentError::Service(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = Problem {
@@ -154,9 +183,10 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: Some(self.detail),
             code: self.code.to_owned(),
-            violations: self.violations,
-            correlation_id: self.correlation_id,
+            violations: self.violations.into_vec(),
+            correlation_id: self.correlation_id.map(String::from),
             line: self.line.map(u64::from),
+            enrolment_token: self.enrolment_token.map(String::from),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();

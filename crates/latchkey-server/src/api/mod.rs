@@ -8,6 +8,7 @@ mod groups;
 mod import;
 mod me;
 mod mfa;
+mod mfa_enrolment;
 mod openapi;
 mod ops;
 mod prune;
@@ -42,6 +43,14 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/tenants/{tenant}/sign-in", post(session::sign_in))
+        .route(
+            "/tenants/{tenant}/sign-in/mfa-enrolment",
+            post(mfa_enrolment::begin),
+        )
+        .route(
+            "/tenants/{tenant}/sign-in/mfa-enrolment/confirm",
+            post(mfa_enrolment::confirm),
+        )
         .route("/tenants/{tenant}/token/refresh", post(session::refresh))
         .route("/tenants/{tenant}/sign-out", post(session::sign_out))
         .route("/signup", post(workspaces::signup))

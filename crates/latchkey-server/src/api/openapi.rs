@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    applications, grants, groups, import, me, mfa, ops, prune, roles, session, tenants, terms,
-    users, workspaces,
+    applications, grants, groups, import, me, mfa, mfa_enrolment, ops, prune, roles, session,
+    tenants, terms, users, workspaces,
 };
 
 #[derive(OpenApi)]
@@ -14,6 +14,7 @@ use super::{
     info(title = "Latchkey native API", description = "Identity and user management. Errors are RFC 9457 problem details with a stable `code`."),
     paths(
         session::sign_in, session::refresh, session::sign_out,
+        mfa_enrolment::begin, mfa_enrolment::confirm,
         me::me, me::change_password,
         mfa::status, mfa::enrol, mfa::confirm, mfa::disable, mfa::reset,
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,

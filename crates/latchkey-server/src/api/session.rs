@@ -37,7 +37,7 @@ pub fn token_response(tokens: IssuedTokens) -> TokenResponse {
     responses(
         (status = 200, description = "Signed in; `terms_of_use` says whether the tenant's terms in force are accepted (`pending`: accept them with `POST /api/v1/me/terms/accept`)", body = TokenResponse),
         (status = 401, description = "Wrong login or password (`invalid_credentials`, the same answer for unknown accounts); with the right password, `mfa_required` when the account needs a TOTP code and none was sent, `invalid_totp` when the code is wrong or was used before", body = Problem),
-        (status = 403, description = "`mfa_enrollment_required`: the password was right, the tenant requires MFA and the account has none", body = Problem),
+        (status = 403, description = "`mfa_enrollment_required`: the password was right, the tenant requires MFA and the account has none; `enrolment_token` lets it enrol one at `POST /api/v1/tenants/{tenant}/sign-in/mfa-enrolment`", body = Problem),
         (status = 404, description = "No such tenant", body = Problem),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem),
     )
@@ -49,7 +49,7 @@ pub async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let (tokens, terms) = state
-        .sign_in_with_terms(SignIn {
+        .sign_in_offering_enrolment(SignIn {
             tenant_domain: &tenant,
             login: &request.login,
             password: request.password,

@@ -3,7 +3,9 @@
 use latchkey_core::audit::actions;
 use latchkey_core::secret::{generate_opaque_token, hash_opaque_token};
 use latchkey_core::token::{TokenSubject, issuer_for};
-use latchkey_core::{Account, AuditOutcome, Role, Session, SessionId, Tenant, ThrottleDecision};
+use latchkey_core::{
+    Account, AuditOutcome, Membership, Role, Session, SessionId, Tenant, ThrottleDecision,
+};
 use latchkey_store::{RotationOutcome, SignInRecord};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -103,11 +105,70 @@ pub struct TokenContext {
     pub grant: Option<latchkey_store::GrantRecord>,
 }
 
+/// A sign-in whose password was right, before its second factor is checked.
+pub(super) struct PasswordChecked {
+    pub tenant: Tenant,
+    pub account: Account,
+    pub membership: Membership,
+    pub needs_rehash: bool,
+    /// The hash the password was verified against.
+    pub stored_hash: Option<String>,
+    pub throttle_key: String,
+    /// When the sign-in began: the session's start.
+    pub now: OffsetDateTime,
+}
+
+/// What a session is opened with once the account proved who it is.
+pub(super) struct SessionOpening<'a> {
+    pub tenant: Tenant,
+    pub account: Account,
+    pub membership_role: latchkey_core::RoleName,
+    /// The brute-force record a success clears.
+    pub throttle_key: String,
+    /// The password hash that was verified, if one was: the session opens only while it
+    /// is still the stored one.
+    pub verified_hash: Option<String>,
+    /// A new hash of the password, replacing one with outdated parameters.
+    pub rehash: Option<String>,
+    pub client: ClientContext<'a>,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub session_lifetime: Option<time::Duration>,
+    /// The login as typed, for the log when the session cannot open.
+    pub login: &'a str,
+    pub now: OffsetDateTime,
+}
+
 impl Services {
     /// Checks a password and opens a session. Unknown accounts, wrong passwords,
     /// non-members and disabled accounts all cost one full hash verification and get
     /// the same answer.
     pub async fn sign_in(&self, request: SignIn<'_>) -> Result<IssuedTokens, ServiceError> {
+        let checked = self.check_password(&request).await?;
+        // Only now, with the password verified, may the answer reveal that a second factor
+        // is needed. A wrong code stays counted on the throttle `check_password` reserved.
+        if let Err(refused) = self
+            .check_second_factor(&checked.tenant, &checked.account, request.totp.as_deref())
+            .await
+        {
+            return Err(self
+                .second_factor_refused(
+                    &checked.tenant,
+                    &checked.account,
+                    refused,
+                    request.ip_address.as_deref(),
+                )
+                .await);
+        }
+        self.finish_sign_in(checked, request).await
+    }
+
+    /// The first half of a sign-in: the tenant, the throttle, the password and the
+    /// membership. Every refusal here is the same `invalid_credentials` (or `429`).
+    pub(super) async fn check_password(
+        &self,
+        request: &SignIn<'_>,
+    ) -> Result<PasswordChecked, ServiceError> {
         let tenant = self.tenant_by_domain(request.tenant_domain).await?;
         let login_key = request.login.trim().to_lowercase();
         if login_key.chars().count() > MAX_LOGIN_CHARS {
@@ -135,65 +196,101 @@ impl Services {
             Some(a) => self.store.membership(&tenant.id, &a.id).await?,
             None => None,
         };
-        let granted = match (verification, account, membership) {
+        match (verification, account, membership) {
             (Verification::Match { needs_rehash }, Some(account), Some(membership))
                 if !account.disabled =>
             {
-                Ok((needs_rehash, account, membership))
+                Ok(PasswordChecked {
+                    tenant,
+                    account,
+                    membership,
+                    needs_rehash,
+                    stored_hash,
+                    throttle_key,
+                    now,
+                })
             }
             // Only members are named in this tenant's log: another tenant's admin must
             // not learn from it whether an address has an account elsewhere.
-            (_, account, membership) => Err(account.filter(|_| membership.is_some())),
-        };
-        let (needs_rehash, account, membership) = match granted {
-            Ok(granted) => granted,
-            Err(member) => {
-                return Err(self
+            (_, account, membership) => {
+                let member = account.filter(|_| membership.is_some());
+                Err(self
                     .sign_in_failed(
                         &tenant,
                         member.as_ref(),
                         request.login,
                         request.ip_address.as_deref(),
                     )
-                    .await);
+                    .await)
             }
-        };
-        // Only now, with the password verified, may the answer reveal that a second factor
-        // is needed. A wrong code stays counted on the throttle reserved above.
-        if let Err(refused) = self
-            .check_second_factor(&tenant, &account, request.totp.as_deref())
-            .await
-        {
-            return Err(self
-                .second_factor_refused(&tenant, &account, refused, request.ip_address.as_deref())
-                .await);
         }
-        let rehash = if needs_rehash {
+    }
+
+    /// The second half of a sign-in whose factors all passed: rehash the password if
+    /// its parameters are outdated, and open the session.
+    pub(super) async fn finish_sign_in(
+        &self,
+        checked: PasswordChecked,
+        request: SignIn<'_>,
+    ) -> Result<IssuedTokens, ServiceError> {
+        let rehash = if checked.needs_rehash {
             Some(self.hasher.hash(request.password).await?)
         } else {
             None
         };
+        self.open_authenticated_session(SessionOpening {
+            tenant: checked.tenant,
+            account: checked.account,
+            membership_role: checked.membership.role,
+            throttle_key: checked.throttle_key,
+            verified_hash: checked.stored_hash,
+            rehash,
+            client: request.client,
+            user_agent: request.user_agent,
+            ip_address: request.ip_address,
+            session_lifetime: request.session_lifetime,
+            login: request.login,
+            now: checked.now,
+        })
+        .await
+    }
 
+    /// Opens a session, with its first refresh token, for an account that proved who it
+    /// is, clearing its brute-force record, and issues its tokens.
+    pub(super) async fn open_authenticated_session(
+        &self,
+        opening: SessionOpening<'_>,
+    ) -> Result<IssuedTokens, ServiceError> {
+        let SessionOpening {
+            tenant,
+            account,
+            membership_role,
+            throttle_key,
+            verified_hash,
+            rehash,
+            client,
+            user_agent,
+            ip_address,
+            session_lifetime,
+            login,
+            now,
+        } = opening;
         let (role, granted_roles) = self
-            .effective_role_of(&tenant, &account.id, &membership.role)
+            .effective_role_of(&tenant, &account.id, &membership_role)
             .await?;
         let session = Session {
             id: SessionId::generate(),
             account_id: account.id.clone(),
             tenant_id: tenant.id.clone(),
-            client_id: request.client.client_id.to_owned(),
+            client_id: client.client_id.to_owned(),
             created_at: now,
             last_seen_at: now,
-            expires_at: now
-                + request
-                    .session_lifetime
-                    .unwrap_or(self.lifetimes.session_max),
+            expires_at: now + session_lifetime.unwrap_or(self.lifetimes.session_max),
             revoked_at: None,
-            user_agent: request
-                .user_agent
+            user_agent: user_agent
                 .as_deref()
                 .map(|ua| ua.chars().take(512).collect()),
-            ip_address: request.ip_address.clone(),
+            ip_address: ip_address.clone(),
         };
         let refresh = generate_opaque_token();
         let event = self.audit_event(
@@ -202,7 +299,7 @@ impl Services {
             actions::SIGN_IN,
             Some(account.id.to_string()),
             AuditOutcome::Success,
-            json!({"session": session.id, "ip": request.ip_address, "rehashed": rehash.is_some()}),
+            json!({"session": session.id, "ip": ip_address, "rehashed": rehash.is_some()}),
         );
         let refresh_hash = hash_opaque_token(refresh.expose());
         let opened = self
@@ -213,7 +310,7 @@ impl Services {
                     refresh_hash: &refresh_hash,
                     refresh_expires_at: self.refresh_expiry(&session, now),
                     throttle_key: &throttle_key,
-                    verified_hash: stored_hash.as_deref(),
+                    verified_hash: verified_hash.as_deref(),
                     rehash: rehash.as_deref(),
                 },
                 &event,
@@ -222,12 +319,7 @@ impl Services {
         if !opened {
             // The password was changed while we checked the old one.
             return Err(self
-                .sign_in_failed(
-                    &tenant,
-                    Some(&account),
-                    request.login,
-                    request.ip_address.as_deref(),
-                )
+                .sign_in_failed(&tenant, Some(&account), login, ip_address.as_deref())
                 .await);
         }
         self.metrics.sign_in(true);
@@ -245,7 +337,7 @@ impl Services {
                 grant: None,
             },
             refresh,
-            request.client,
+            client,
             None,
         )
         .await
@@ -413,7 +505,7 @@ impl Services {
     }
 
     /// Records a sign-in refused at the second factor and returns its answer.
-    async fn second_factor_refused(
+    pub(super) async fn second_factor_refused(
         &self,
         tenant: &Tenant,
         account: &Account,

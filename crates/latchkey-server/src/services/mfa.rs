@@ -69,6 +69,17 @@ impl Services {
     /// first.
     pub async fn enrol_totp(&self, caller: &Caller) -> Result<TotpEnrolment, ServiceError> {
         caller.require(&caller.tenant.id, permissions::PROFILE_WRITE)?;
+        self.begin_totp_enrolment(&caller.tenant.id, &caller.account)
+            .await
+    }
+
+    /// [`Services::enrol_totp`] for `account`, seen through `tenant` (the audit log's),
+    /// once the caller is known to be allowed.
+    pub(super) async fn begin_totp_enrolment(
+        &self,
+        tenant: &latchkey_core::TenantId,
+        account: &Account,
+    ) -> Result<TotpEnrolment, ServiceError> {
         let secret = TotpSecret::generate();
         let recovery_codes = totp::generate_recovery_codes();
         let hashes: Vec<String> = recovery_codes
@@ -77,24 +88,18 @@ impl Services {
             .collect();
         let sealed = self
             .sealer
-            .seal(secret.as_bytes(), &seal_context(&caller.account.id));
+            .seal(secret.as_bytes(), &seal_context(&account.id));
         let event = self.audit_event(
-            Some(&caller.tenant.id),
-            Some(&caller.account.id),
+            Some(tenant),
+            Some(&account.id),
             actions::MFA_ENROL,
-            Some(caller.account.id.to_string()),
+            Some(account.id.to_string()),
             AuditOutcome::Success,
             json!({"method": "totp"}),
         );
         match self
             .store
-            .begin_mfa_enrolment(
-                &caller.account.id,
-                &sealed,
-                &hashes,
-                self.clock.now(),
-                &event,
-            )
+            .begin_mfa_enrolment(&account.id, &sealed, &hashes, self.clock.now(), &event)
             .await
         {
             Ok(()) => {}
@@ -105,8 +110,7 @@ impl Services {
             }
             Err(other) => return Err(other.into()),
         }
-        let otpauth_uri =
-            totp::otpauth_uri(&secret, &self.totp_issuer(), caller.account.email.as_str());
+        let otpauth_uri = totp::otpauth_uri(&secret, &self.totp_issuer(), account.email.as_str());
         Ok(TotpEnrolment {
             qr_svg: qr_svg(otpauth_uri.expose())?,
             secret_base32: secret.to_base32(),
@@ -119,9 +123,21 @@ impl Services {
     /// code's time step counts as used.
     pub async fn confirm_totp(&self, caller: &Caller, code: &str) -> Result<(), ServiceError> {
         caller.require(&caller.tenant.id, permissions::PROFILE_WRITE)?;
+        self.confirm_pending_totp(&caller.tenant.id, &caller.account, code)
+            .await
+    }
+
+    /// [`Services::confirm_totp`] for `account`, seen through `tenant` (the audit log's),
+    /// once the caller is known to be allowed.
+    pub(super) async fn confirm_pending_totp(
+        &self,
+        tenant: &latchkey_core::TenantId,
+        account: &Account,
+        code: &str,
+    ) -> Result<(), ServiceError> {
         let pending = self
             .store
-            .account_mfa(&caller.account.id)
+            .account_mfa(&account.id)
             .await?
             .ok_or(ServiceError::NotFound("multi-factor enrolment"))?;
         if pending.is_active() {
@@ -130,9 +146,10 @@ impl Services {
             ));
         }
         // Confirmation codes are guesses like sign-in codes: they count on the account's
-        // sign-in counter, so a stolen session cannot brute-force the 10^6 codes of a
-        // secret it planted. The next successful sign-in resets the counter.
-        let throttle_key = super::auth::account_throttle_key(&caller.account.id);
+        // sign-in counter, so a stolen session (or enrolment token) cannot brute-force
+        // the 10^6 codes of a secret it planted. The next successful sign-in resets the
+        // counter.
+        let throttle_key = super::auth::account_throttle_key(&account.id);
         self.reserve_attempt(&throttle_key, self.clock.now())
             .await?;
         let secret = self.open_secret(&pending)?;
@@ -140,10 +157,10 @@ impl Services {
             .and_then(|step| i64::try_from(step).ok());
         let Some(step) = verified else {
             let event = self.audit_event(
-                Some(&caller.tenant.id),
-                Some(&caller.account.id),
+                Some(tenant),
+                Some(&account.id),
                 actions::MFA_CONFIRM,
-                Some(caller.account.id.to_string()),
+                Some(account.id.to_string()),
                 AuditOutcome::Failure,
                 json!({"reason": "invalid_totp"}),
             );
@@ -151,17 +168,17 @@ impl Services {
             return Err(ServiceError::InvalidTotp);
         };
         let event = self.audit_event(
-            Some(&caller.tenant.id),
-            Some(&caller.account.id),
+            Some(tenant),
+            Some(&account.id),
             actions::MFA_CONFIRM,
-            Some(caller.account.id.to_string()),
+            Some(account.id.to_string()),
             AuditOutcome::Success,
             json!({"method": "totp"}),
         );
         if !self
             .store
             .confirm_mfa_enrolment(
-                &caller.account.id,
+                &account.id,
                 step,
                 self.clock.now(),
                 Some(&throttle_key),

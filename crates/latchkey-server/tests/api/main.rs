@@ -11,6 +11,7 @@ mod import;
 mod keycloak_admin;
 mod maestro;
 mod mfa;
+mod mfa_enrolment;
 mod oidc;
 mod projects;
 mod prune;
@@ -93,6 +94,11 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
         ("/api/v1/tenants/{tenant}/sign-in", &["post"][..]),
         ("/api/v1/tenants/{tenant}/token/refresh", &["post"]),
         ("/api/v1/tenants/{tenant}/sign-out", &["post"]),
+        ("/api/v1/tenants/{tenant}/sign-in/mfa-enrolment", &["post"]),
+        (
+            "/api/v1/tenants/{tenant}/sign-in/mfa-enrolment/confirm",
+            &["post"],
+        ),
         ("/api/v1/me", &["get"]),
         ("/api/v1/me/password", &["put"]),
         ("/api/v1/me/mfa", &["get"]),
@@ -141,7 +147,7 @@ async fn bootstrap_admin_signs_in_and_reads_itself(app: TestApp) {
             );
         }
     }
-    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 54);
+    assert_eq!(openapi.body["paths"].as_object().unwrap().len(), 56);
     assert!(openapi.body["components"]["schemas"]["Problem"].is_object());
     let metrics = app
         .http

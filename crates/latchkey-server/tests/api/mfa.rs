@@ -26,8 +26,8 @@ const TOKEN: &str = "/realms/default/protocol/openid-connect/token";
 
 /// An enrolled authenticator as the test keeps it.
 pub(crate) struct Enrolled {
-    secret: String,
-    recovery_codes: Vec<String>,
+    pub(crate) secret: String,
+    pub(crate) recovery_codes: Vec<String>,
 }
 
 impl Enrolled {
