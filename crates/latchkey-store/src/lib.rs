@@ -241,8 +241,9 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<Account>;
     async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()>;
-    /// Sets the password hash, revokes every session of the account except `keep`, and
-    /// clears the brute-force record `clear_throttle` (a new password unlocks).
+    /// Sets the password hash, revokes every session of the account except `keep`,
+    /// deletes its MFA enrolment tokens (earned with the old password) and clears the
+    /// brute-force record `clear_throttle` (a new password unlocks).
     /// NotFound when the account does not exist.
     async fn set_password_hash(
         &self,

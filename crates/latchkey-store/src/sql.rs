@@ -1259,6 +1259,11 @@ macro_rules! impl_store {
                     .bind(keep.map(SessionId::as_str))
                     .execute(&mut *tx)
                     .await?;
+                    // An enrolment token was earned with the old password: it goes too.
+                    sqlx::query("DELETE FROM mfa_enrolment_tokens WHERE account_id = $1")
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     if let Some(key) = clear_throttle {
                         sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
                             .bind(key)

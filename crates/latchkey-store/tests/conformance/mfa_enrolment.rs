@@ -101,6 +101,23 @@ async fn enrolment_tokens(store: &dyn Store) {
     );
     assert_eq!(store.delete_mfa_enrolment_tokens(&ada.id).await.unwrap(), 0);
 
+    // A new password ends the tokens earned with the old one.
+    store
+        .set_password_hash(
+            &bob.id,
+            "$argon2id$new",
+            None,
+            None,
+            at(20),
+            &event(actions::PASSWORD_CHANGE, Some(&acme.id), at(20)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mfa_enrolment_token("bob-1", at(21)).await.unwrap(),
+        None
+    );
+
     // Each issued token was audited in its transaction; the refused one was not.
     let log = store
         .list_audit(&acme.id, &PageRequest::new(Some(50), None))
