@@ -748,8 +748,9 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     /// Activates the pending authenticator and records `step`, the time step of the
-    /// confirming code, as used, and clears the sign-in throttle `clear_throttle` (the
-    /// failed confirmations counted on it). False, nothing written, when none is pending.
+    /// confirming code, as used, deletes the account's MFA enrolment tokens (spent), and
+    /// clears the sign-in throttle `clear_throttle` (the failed confirmations counted on
+    /// it). False, nothing written, when none is pending.
     async fn confirm_mfa_enrolment(
         &self,
         account: &AccountId,

@@ -2631,6 +2631,12 @@ macro_rules! impl_store {
                     if confirmed.rows_affected() == 0 {
                         return Ok(false);
                     }
+                    // With an active authenticator the account signs in with codes: its
+                    // enrolment tokens are spent with the confirmation.
+                    sqlx::query("DELETE FROM mfa_enrolment_tokens WHERE account_id = $1")
+                        .bind(account.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     if let Some(key) = clear_throttle {
                         sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
                             .bind(key)

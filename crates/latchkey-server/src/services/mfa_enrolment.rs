@@ -172,11 +172,11 @@ impl Services {
         } = self
             .enrolling(confirmation.tenant_domain, confirmation.enrolment_token)
             .await?;
+        // The confirmation spends the account's enrolment tokens in its own transaction,
+        // before any session exists: with an active authenticator the account signs in
+        // with codes from now on.
         self.confirm_pending_totp(&tenant.id, &account, confirmation.code)
             .await?;
-        // Spent before any session exists: with an active authenticator the account
-        // signs in with codes from now on.
-        self.store.delete_mfa_enrolment_tokens(&account.id).await?;
         let login = account.email.as_str().to_owned();
         let tokens = self
             .open_authenticated_session(SessionOpening {

@@ -134,6 +134,45 @@ async fn enrolment_tokens(store: &dyn Store) {
         .await
         .unwrap();
     assert!(beta_log.items.iter().all(|e| e.action != actions::SIGN_IN));
+
+    // Confirming an authenticator spends the account's tokens in the same transaction.
+    store
+        .create_mfa_enrolment_token(
+            "ada-3",
+            &ada.id,
+            &acme.id,
+            at(610),
+            at(30),
+            &issued(&acme.id),
+        )
+        .await
+        .unwrap();
+    store
+        .begin_mfa_enrolment(
+            &ada.id,
+            b"sealed",
+            &[],
+            at(31),
+            &event(actions::MFA_ENROL, Some(&acme.id), at(31)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .confirm_mfa_enrolment(
+                &ada.id,
+                7,
+                at(32),
+                None,
+                &event(actions::MFA_CONFIRM, Some(&acme.id), at(32)),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.mfa_enrolment_token("ada-3", at(33)).await.unwrap(),
+        None
+    );
 }
 
 async fn enrolment_token_lifetime(store: &dyn Store) {
