@@ -429,7 +429,7 @@ input{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #8a93a5;bo
 input:focus{outline:3px solid #2f6fed;outline-offset:1px}\
 button{margin-top:1.5rem;width:100%;padding:.7rem;border:0;border-radius:4px;background:#2457c5;color:#fff;font-size:1rem}\
 .error{background:#fde8e8;border:1px solid #c81e1e;color:#7a1010;padding:.6rem;border-radius:4px}\
-.qr svg{display:block;width:200px;height:200px;margin:1rem auto}\
+h2{font-size:1.05rem;margin:1.5rem 0 .5rem}.qr svg{display:block;width:200px;height:200px;margin:1rem auto}\
 code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}\
 .codes{columns:2;font-family:ui-monospace,monospace;padding-left:1.5rem}";
 

@@ -3,6 +3,7 @@
 //! the authorization-code flow carries on. Driven like a browser: fetch the form, post
 //! it with the CSRF cookie, read the HTML, follow the redirect, exchange the code.
 
+use latchkey_core::Clock as _;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -24,8 +25,8 @@ const CHALLENGE: &str = "uIHZUxo6NVshUaIUAhu5U_Og01TPexXJ3BmV3TPs7Xs";
 const ASK_AGAIN: &str = "Enter the code from the app you just set up";
 
 /// A public client, a member with `role`, then `require_mfa` (the administrator enrols
-/// first, as it must). Returns the administrator's token.
-async fn realm_requiring_mfa(app: &TestApp, email: &str, role: &str) -> String {
+/// first, as it must). Returns the administrator's token and the member's id.
+async fn realm_requiring_mfa(app: &TestApp, email: &str, role: &str) -> (String, String) {
     let admin = app.admin_token().await;
     let client = app
         .call(
@@ -38,7 +39,7 @@ async fn realm_requiring_mfa(app: &TestApp, email: &str, role: &str) -> String {
         )
         .await;
     assert_eq!(client.status, StatusCode::CREATED, "{}", client.body);
-    app.create_user(&admin, "default", email, role).await;
+    let member = app.create_user(&admin, "default", email, role).await;
     enrol_and_confirm(app, &admin).await;
     let required = app
         .call(
@@ -49,7 +50,7 @@ async fn realm_requiring_mfa(app: &TestApp, email: &str, role: &str) -> String {
         )
         .await;
     assert_eq!(required.status, StatusCode::OK, "{}", required.body);
-    admin
+    (admin, member)
 }
 
 /// A browser that does not follow redirects, so the test sees the 302.
@@ -269,8 +270,32 @@ async fn native_sign_in(app: &TestApp, email: &str, totp: Option<&str>) -> Reply
     .await
 }
 
+/// When the member's only session expires, as its administrator sees it.
+async fn session_expiry(app: &TestApp, admin: &str, member: &str) -> time::OffsetDateTime {
+    let sessions = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/default/users/{member}/sessions"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(sessions.status, StatusCode::OK, "{}", sessions.body);
+    assert_eq!(
+        sessions.body.as_array().unwrap().len(),
+        1,
+        "{}",
+        sessions.body
+    );
+    time::OffsetDateTime::parse(
+        sessions.body[0]["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+}
+
 async fn hosted_sign_in_enrols_an_authenticator_and_continues_the_flow(app: TestApp) {
-    realm_requiring_mfa(&app, "ada@example.com", "user").await;
+    let (admin, ada) = realm_requiring_mfa(&app, "ada@example.com", "user").await;
     let mut browser = Browser::open(&app).await;
     let page = browser.sign_in(&app, "ada@example.com").await;
     let (enrolled, token) = enrolment_page(&page);
@@ -303,8 +328,14 @@ async fn hosted_sign_in_enrols_an_authenticator_and_continues_the_flow(app: Test
     let params = done.location_params();
     assert_eq!(params["state"], "st-1");
     assert_eq!(params["iss"], format!("{}/realms/default", app.base));
+    // As with a password: the session lives two minutes until the code is exchanged,
+    // and the exchange extends it.
+    let pending = session_expiry(&app, &admin, &ada).await - app.clock.now();
+    assert!(pending <= time::Duration::minutes(2), "{pending}");
     let tokens = exchange(&app, &params["code"]).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let full = session_expiry(&app, &admin, &ada).await - app.clock.now();
+    assert!(full > time::Duration::days(1), "{full}");
     let access = tokens.body["access_token"].as_str().unwrap();
     let info = app
         .call(
