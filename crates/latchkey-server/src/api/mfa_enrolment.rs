@@ -74,6 +74,7 @@ pub async fn confirm(
             user_agent: client.user_agent,
             ip_address: client.ip_address,
             client: ClientContext::plain(NATIVE_CLIENT_ID),
+            session_lifetime: None,
         })
         .await?;
     Ok(Json(TokenResponse {

@@ -1,19 +1,24 @@
 //! `GET|POST /realms/{realm}/protocol/openid-connect/auth`: the authorization endpoint
 //! with a server-rendered sign-in page (plain HTML and CSS, no external assets), protected
 //! against cross-site request forgery by a double-submit token (a random value in an
-//! HttpOnly, SameSite=Strict cookie that the form must echo).
+//! HttpOnly, SameSite=Strict cookie that the form must echo). In a realm that requires
+//! multi-factor authentication, a member without an authenticator enrols one on the way
+//! (Keycloak's CONFIGURE_TOTP required action): the sign-in answers with the enrolment
+//! page (see `enrolment_page.rs`), whose form comes back here with the first code.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_core::secret::{constant_time_eq, generate_opaque_token};
+use latchkey_core::Tenant;
+use latchkey_core::secret::{SecretString, constant_time_eq, generate_opaque_token};
 
+use super::enrolment_page;
 use super::form::Form;
 use crate::api::AppState;
 use crate::api::extract::ClientInfo;
 use crate::services::{
-    AuthorizationError, AuthorizationParams, ClientContext, ServiceError, SignIn,
-    ValidAuthorization, authorize::with_query,
+    AuthorizationError, AuthorizationParams, ClientContext, EnrolmentConfirmation, EnrolmentError,
+    IssuedTokens, ServiceError, SignIn, ValidAuthorization, authorize::with_query,
 };
 
 const CSRF_COOKIE: &str = "latchkey_csrf";
@@ -100,6 +105,19 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
         );
     }
+    // The enrolment page's form carries the token; the sign-in form never does.
+    if let Some(enrolment_token) = form.get("enrolment_token") {
+        let confirmation = EnrolmentConfirmation {
+            tenant_domain: &realm,
+            enrolment_token,
+            code: form.get("code").unwrap_or_default(),
+            user_agent: client_info.user_agent,
+            ip_address: client_info.ip_address,
+            client: ClientContext::of(&valid.application),
+            session_lifetime: Some(crate::services::authorize::PENDING_SESSION_LIFETIME),
+        };
+        return confirm_enrolment(&state, &tenant, &params, &valid, confirmation).await;
+    }
     let (Some(login), Some(password)) = (form.get("username"), form.get("password")) else {
         return sign_in_page(
             &state,
@@ -113,7 +131,7 @@ pub async fn submit(
     // Signing in opens the session the code will stand for. Its first refresh token is
     // never shown to anyone (the code exchange adds the one the client gets).
     let signed_in = state
-        .sign_in(SignIn {
+        .sign_in_offering_enrolment(SignIn {
             tenant_domain: &realm,
             login,
             password: password.to_owned(),
@@ -124,28 +142,25 @@ pub async fn submit(
             session_lifetime: Some(crate::services::authorize::PENDING_SESSION_LIFETIME),
         })
         .await;
-    let message = match signed_in {
-        Ok(tokens) => {
-            return match state
-                .issue_authorization_code(&tenant, &valid, &tokens.context.session)
-                .await
-            {
-                Ok(location) => redirect(&location),
-                Err(error) => service_failure(error),
-            };
+    let refused = match signed_in {
+        Ok((tokens, _)) => return code_redirect(&state, &tenant, &valid, &tokens).await,
+        Err(EnrolmentError::Required { enrolment_token }) => {
+            return begin_enrolment(&state, &tenant, &params, &valid, &enrolment_token).await;
         }
-        Err(ServiceError::InvalidCredentials) => "The email, username or password is incorrect.",
-        Err(ServiceError::TooManyAttempts { .. }) => {
+        Err(EnrolmentError::Service(error)) => error,
+        // Only a confirmation looks tokens up; a sign-in never answers this.
+        Err(EnrolmentError::InvalidToken) => ServiceError::InvalidCredentials,
+    };
+    let message = match refused {
+        ServiceError::InvalidCredentials => "The email, username or password is incorrect.",
+        ServiceError::TooManyAttempts { .. } => {
             "Too many failed attempts. Please wait and try again."
         }
-        Err(ServiceError::MfaRequired) => {
+        ServiceError::MfaRequired => {
             "Enter the code from your authenticator app, or a recovery code."
         }
-        Err(ServiceError::InvalidTotp) => "The one-time code is incorrect or was already used.",
-        Err(ServiceError::MfaEnrollmentRequired) => {
-            "This realm requires multi-factor authentication and your account has none yet. Please contact an administrator."
-        }
-        Err(error) => return service_failure(error),
+        ServiceError::InvalidTotp => "The one-time code is incorrect or was already used.",
+        error => return service_failure(error),
     };
     sign_in_page(
         &state,
@@ -154,6 +169,157 @@ pub async fn submit(
         &valid,
         Some(message),
         StatusCode::UNAUTHORIZED,
+    )
+}
+
+/// The sign-in succeeded: a code for the session it opened, sent to the client.
+async fn code_redirect(
+    state: &AppState,
+    tenant: &Tenant,
+    valid: &ValidAuthorization,
+    tokens: &IssuedTokens,
+) -> Response {
+    match state
+        .issue_authorization_code(tenant, valid, &tokens.context.session)
+        .await
+    {
+        Ok(location) => redirect(&location),
+        Err(error) => service_failure(error),
+    }
+}
+
+/// The password was right but the realm requires an authenticator the account lacks
+/// (Keycloak's CONFIGURE_TOTP required action): begins the enrolment with the refusal's
+/// token and shows the new authenticator with a field for its first code.
+async fn begin_enrolment(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &AuthorizationParams,
+    valid: &ValidAuthorization,
+    enrolment_token: &SecretString,
+) -> Response {
+    let (message, status) = match state
+        .begin_enrolment_with_token(tenant.domain.as_str(), enrolment_token.expose())
+        .await
+    {
+        Ok(enrolment) => {
+            return form_page(
+                state,
+                params,
+                valid,
+                StatusCode::OK,
+                &format!("Set up an authenticator for {}", tenant.title),
+                |hidden| enrolment_page::setup(&tenant.title, hidden, enrolment_token, &enrolment),
+            );
+        }
+        Err(EnrolmentError::Service(ServiceError::Forbidden(_))) => {
+            (ROLE_MAY_NOT_ENROL, StatusCode::FORBIDDEN)
+        }
+        // Activated elsewhere between the sign-in and now: the account has codes.
+        Err(EnrolmentError::Service(ServiceError::Conflict(_))) => (
+            "Enter the code from your authenticator app, or a recovery code.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        // Disabled or removed from the realm meanwhile: as if the password were wrong.
+        Err(EnrolmentError::InvalidToken | EnrolmentError::Required { .. }) => (
+            "The email, username or password is incorrect.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(EnrolmentError::Service(error)) => return service_failure(error),
+    };
+    sign_in_page(state, &tenant.title, params, valid, Some(message), status)
+}
+
+const ROLE_MAY_NOT_ENROL: &str = "This realm requires multi-factor authentication, which your role may not set up. Please contact an administrator.";
+
+/// The enrolment page's answer: activates the authenticator with its first code and
+/// signs in, or asks again for the code (without a new secret: the pending one stays).
+async fn confirm_enrolment(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &AuthorizationParams,
+    valid: &ValidAuthorization,
+    confirmation: EnrolmentConfirmation<'_>,
+) -> Response {
+    let enrolment_token = confirmation.enrolment_token;
+    if confirmation.code.trim().is_empty() {
+        return enrolment_retry_page(
+            state,
+            tenant,
+            params,
+            valid,
+            enrolment_token,
+            "Enter the code from the app you just set up.",
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let (message, status) = match state.confirm_enrolment_with_token(confirmation).await {
+        Ok((tokens, _)) => return code_redirect(state, tenant, valid, &tokens).await,
+        Err(EnrolmentError::Service(ServiceError::InvalidTotp)) => (
+            "The code is incorrect. Enter the code from the app you just set up.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(EnrolmentError::Service(ServiceError::TooManyAttempts { .. })) => (
+            "Too many failed attempts. Please wait and try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(EnrolmentError::Service(ServiceError::Forbidden(_))) => {
+            return sign_in_page(
+                state,
+                &tenant.title,
+                params,
+                valid,
+                Some(ROLE_MAY_NOT_ENROL),
+                StatusCode::FORBIDDEN,
+            );
+        }
+        // Unknown, expired or spent token, the pending enrolment dropped (a password
+        // change) or activated elsewhere: the set-up is over, signing in starts afresh.
+        Err(
+            EnrolmentError::InvalidToken
+            | EnrolmentError::Required { .. }
+            | EnrolmentError::Service(ServiceError::NotFound(_) | ServiceError::Conflict(_)),
+        ) => {
+            return sign_in_page(
+                state,
+                &tenant.title,
+                params,
+                valid,
+                Some(
+                    "The authenticator set-up expired or was already finished. Please sign in again.",
+                ),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(EnrolmentError::Service(error)) => return service_failure(error),
+    };
+    enrolment_retry_page(
+        state,
+        tenant,
+        params,
+        valid,
+        enrolment_token,
+        message,
+        status,
+    )
+}
+
+fn enrolment_retry_page(
+    state: &AppState,
+    tenant: &Tenant,
+    params: &AuthorizationParams,
+    valid: &ValidAuthorization,
+    enrolment_token: &str,
+    message: &str,
+    status: StatusCode,
+) -> Response {
+    form_page(
+        state,
+        params,
+        valid,
+        status,
+        &format!("Set up an authenticator for {}", tenant.title),
+        |hidden| enrolment_page::retry(&tenant.title, hidden, enrolment_token, message),
     )
 }
 
@@ -241,7 +407,7 @@ fn secure_for(mut response: Response, redirect_origin: Option<&str>) -> Response
     response
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -262,7 +428,10 @@ h1{font-size:1.3rem;margin:0 0 1.5rem}label{display:block;margin:1rem 0 .3rem;fo
 input{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #8a93a5;border-radius:4px;font-size:1rem}\
 input:focus{outline:3px solid #2f6fed;outline-offset:1px}\
 button{margin-top:1.5rem;width:100%;padding:.7rem;border:0;border-radius:4px;background:#2457c5;color:#fff;font-size:1rem}\
-.error{background:#fde8e8;border:1px solid #c81e1e;color:#7a1010;padding:.6rem;border-radius:4px}";
+.error{background:#fde8e8;border:1px solid #c81e1e;color:#7a1010;padding:.6rem;border-radius:4px}\
+h2{font-size:1.05rem;margin:1.5rem 0 .5rem}.qr svg{display:block;width:200px;height:200px;margin:1rem auto}\
+code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}\
+.codes{columns:2;font-family:ui-monospace,monospace;padding-left:1.5rem}";
 
 fn document(title: &str, body: &str) -> String {
     format!(
@@ -276,10 +445,7 @@ fn document(title: &str, body: &str) -> String {
 fn error_page(status: StatusCode, message: &str) -> Response {
     let body = document(
         "Sign-in error",
-        &format!(
-            "<h1>Cannot sign in</h1><p class=\"error\" role=\"alert\">{}</p>",
-            escape(message)
-        ),
+        &format!("<h1>Cannot sign in</h1>{}", alert(message)),
     );
     secure((status, axum::response::Html(body)).into_response())
 }
@@ -291,6 +457,54 @@ fn sign_in_page(
     valid: &ValidAuthorization,
     error: Option<&str>,
     status: StatusCode,
+) -> Response {
+    let alert = error.map(alert).unwrap_or_default();
+    let hint = valid.login_hint.as_deref().map(escape).unwrap_or_default();
+    let autofocus = if hint.is_empty() {
+        ("autofocus", "")
+    } else {
+        ("", "autofocus")
+    };
+    form_page(
+        state,
+        params,
+        valid,
+        status,
+        &format!("Sign in to {realm_title}"),
+        |hidden| {
+            format!(
+                "<h1>Sign in to {realm}</h1>{alert}\
+                 <form method=\"post\" autocomplete=\"on\">{hidden}\
+                 <label for=\"username\">Email or username</label>\
+                 <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required value=\"{hint}\" {}>\
+                 <label for=\"password\">Password</label>\
+                 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required {}>\
+                 <label for=\"totp\">One-time code (if you use an authenticator app)</label>\
+                 <input id=\"totp\" name=\"totp\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
+                 <button type=\"submit\">Sign in</button></form>",
+                autofocus.0,
+                autofocus.1,
+                realm = escape(realm_title),
+            )
+        },
+    )
+}
+
+/// An error message as the pages announce it.
+pub(super) fn alert(message: &str) -> String {
+    format!("<p class=\"error\" role=\"alert\">{}</p>", escape(message))
+}
+
+/// A page whose form posts back to the endpoint: `body` gets the hidden fields that
+/// carry the authorization request and a fresh double-submit token, which the response
+/// also sets as the cookie.
+fn form_page(
+    state: &AppState,
+    params: &AuthorizationParams,
+    valid: &ValidAuthorization,
+    status: StatusCode,
+    title: &str,
+    body: impl FnOnce(&str) -> String,
 ) -> Response {
     let csrf = generate_opaque_token();
     let mut hidden = String::new();
@@ -316,32 +530,9 @@ fn sign_in_page(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         csrf.expose()
     ));
-    let alert = error
-        .map(|message| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(message)))
-        .unwrap_or_default();
-    let hint = valid.login_hint.as_deref().map(escape).unwrap_or_default();
-    let autofocus = if hint.is_empty() {
-        ("autofocus", "")
-    } else {
-        ("", "autofocus")
-    };
-    let body = format!(
-        "<h1>Sign in to {realm}</h1>{alert}\
-         <form method=\"post\" autocomplete=\"on\">{hidden}\
-         <label for=\"username\">Email or username</label>\
-         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" required value=\"{hint}\" {}>\
-         <label for=\"password\">Password</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required {}>\
-         <label for=\"totp\">One-time code (if you use an authenticator app)</label>\
-         <input id=\"totp\" name=\"totp\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
-         <button type=\"submit\">Sign in</button></form>",
-        autofocus.0,
-        autofocus.1,
-        realm = escape(realm_title),
-    );
     let mut response = (
         status,
-        axum::response::Html(document(&format!("Sign in to {realm_title}"), &body)),
+        axum::response::Html(document(title, &body(&hidden))),
     )
         .into_response();
     let secure_flag = if state.public_url.starts_with("https://") {

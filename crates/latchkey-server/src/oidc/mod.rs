@@ -5,6 +5,7 @@
 mod admin;
 mod authorize;
 mod discovery;
+mod enrolment_page;
 mod error;
 mod form;
 mod session;

@@ -53,6 +53,10 @@ pub struct EnrolmentConfirmation<'a> {
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub client: ClientContext<'a>,
+    /// How long the session lives before it must be extended, as in [`SignIn`]: the
+    /// authorization endpoint opens a short one that the code exchange extends; `None`
+    /// is the full session lifetime.
+    pub session_lifetime: Option<time::Duration>,
 }
 
 /// The account an enrolment token speaks for, still an enabled member of its tenant.
@@ -66,7 +70,8 @@ impl Services {
     /// The native API's sign-in: [`Services::sign_in_with_terms`], except that a member
     /// of a tenant that requires multi-factor authentication without an active
     /// authenticator is refused with an enrolment token ([`EnrolmentError::Required`]).
-    /// The OIDC and dialect front doors keep the plain refusal.
+    /// The authorization endpoint's sign-in page uses it too; the token endpoint and the
+    /// dialect front doors keep the plain refusal.
     pub async fn sign_in_offering_enrolment(
         &self,
         request: SignIn<'_>,
@@ -190,7 +195,7 @@ impl Services {
                 client: confirmation.client,
                 user_agent: confirmation.user_agent,
                 ip_address: confirmation.ip_address,
-                session_lifetime: None,
+                session_lifetime: confirmation.session_lifetime,
                 login: &login,
                 now: self.clock.now(),
             })

@@ -13,6 +13,7 @@ mod maestro;
 mod mfa;
 mod mfa_enrolment;
 mod oidc;
+mod oidc_enrolment;
 mod projects;
 mod prune;
 mod signing_keys;
