@@ -625,15 +625,35 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET …/users/{id}/groups`: Latchkey has no groups yet, so always `[]` for a member.
+/// `GET …/users/{id}/groups`: the member's groups in the realm, by name, as Keycloak's
+/// GroupRepresentation (`id`, `name`, `path`; Latchkey's groups are flat, so the path is
+/// `/name` and there are no sub-groups).
 pub async fn groups(
     State(state): State<AppState>,
     AdminCaller(caller): AdminCaller,
     Path((realm, id)): Path<(String, String)>,
 ) -> AdminResult<Json<Vec<Value>>> {
     let tenant = state.tenant_by_domain(&realm).await?;
-    state.member(&caller, &tenant, &id).await?;
-    Ok(Json(Vec::new()))
+    let record = state.member(&caller, &tenant, &id).await?;
+    let mut groups = state
+        .groups_of_members(&caller, &tenant, std::slice::from_ref(&record.account.id))
+        .await?
+        .remove(&record.account.id)
+        .unwrap_or_default();
+    groups.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+    Ok(Json(
+        groups
+            .iter()
+            .map(|group| {
+                json!({
+                    "id": group.id.as_str(),
+                    "name": group.name.as_str(),
+                    "path": format!("/{}", group.name.as_str()),
+                    "subGroups": [],
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// `GET …/users/{id}/sessions`: the member's active sessions in this realm.

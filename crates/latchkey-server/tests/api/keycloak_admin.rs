@@ -228,6 +228,41 @@ async fn admin_user_lifecycle(app: TestApp) {
         .await;
         assert_eq!(groups.status, StatusCode::OK);
         assert_eq!(groups.body, json!([]));
+        // In a group, the user's groups list it, as Keycloak's GroupRepresentation.
+        let group = app
+            .call(
+                Method::POST,
+                "/api/v1/tenants/default/groups",
+                Some(&admin),
+                Some(json!({"name": "Editors", "members": [id]})),
+            )
+            .await;
+        assert_eq!(group.status, StatusCode::CREATED, "{}", group.body);
+        let groups = kc(
+            &app,
+            Method::GET,
+            &format!("{user_path}/groups"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(groups.status, StatusCode::OK, "{}", groups.body);
+        assert_eq!(
+            groups.body,
+            json!([{"id": group.body["id"], "name": "Editors", "path": "/Editors", "subGroups": []}])
+        );
+        let removed = app
+            .call(
+                Method::DELETE,
+                &format!(
+                    "/api/v1/tenants/default/groups/{}",
+                    group.body["id"].as_str().unwrap()
+                ),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
         let logout = kc(
             &app,
             Method::POST,
