@@ -282,6 +282,25 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
+                /// The frame of an audited write: `work` runs in a transaction of the write
+                /// lane, the audit event is written and committed with it, and the answer
+                /// waits until the commit is durable. When `work` fails nothing is
+                /// committed: the transaction is dropped (rolled back), then the lane.
+                /// For writes whose every path either fails or commits with `audit`;
+                /// one that can succeed without writing keeps its own frame.
+                async fn write_audited<T>(
+                    &self,
+                    audit: &AuditEvent,
+                    work: impl AsyncFnOnce(&mut Conn) -> StoreResult<T>,
+                ) -> StoreResult<T> {
+                    let mut lane = self.write_lane().await?;
+                    let mut tx = lane.begin().await?;
+                    let value = work(&mut tx).await?;
+                    Self::commit_audited(tx, audit).await?;
+                    lane.durable().await?;
+                    Ok(value)
+                }
+
                 /// Writes the audit event of a change and commits the change with it: the
                 /// two are never separated.
                 async fn commit_audited(
@@ -442,12 +461,10 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Tenant> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let created = Self::insert_tenant(&mut tx, id, tenant, now).await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(created)
+                    self.write_audited(audit, async |conn| {
+                        Self::insert_tenant(conn, id, tenant, now).await
+                    })
+                    .await
                 }
 
                 async fn create_owned_tenant(
@@ -458,36 +475,35 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Tenant> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let created = Self::insert_tenant(&mut tx, id, tenant, now).await?;
-                    let owner_id = match owner {
-                        crate::TenantOwner::Existing(account) => {
-                            sqlx::query("SELECT id FROM accounts WHERE id = $1")
-                                .bind(account.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await?
-                                .ok_or(StoreError::NotFound)?;
-                            account
-                        }
-                        crate::TenantOwner::New(account_id, account) => {
-                            Self::insert_account(&mut tx, account_id, account, now).await?;
-                            account_id
-                        }
-                    };
-                    sqlx::query(
-                        "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
-                         VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2))",
-                    )
-                    .bind(id.as_str())
-                    .bind(owner_id.as_str())
-                    .bind(RoleName::ADMIN)
-                    .bind(millis(now))
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(created)
+                    self.write_audited(audit, async |conn| {
+                        let created = Self::insert_tenant(conn, id, tenant, now).await?;
+                        let owner_id = match owner {
+                            crate::TenantOwner::Existing(account) => {
+                                sqlx::query("SELECT id FROM accounts WHERE id = $1")
+                                    .bind(account.as_str())
+                                    .fetch_optional(&mut *conn)
+                                    .await?
+                                    .ok_or(StoreError::NotFound)?;
+                                account
+                            }
+                            crate::TenantOwner::New(account_id, account) => {
+                                Self::insert_account(conn, account_id, account, now).await?;
+                                account_id
+                            }
+                        };
+                        sqlx::query(
+                            "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                             VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2))",
+                        )
+                        .bind(id.as_str())
+                        .bind(owner_id.as_str())
+                        .bind(RoleName::ADMIN)
+                        .bind(millis(now))
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(created)
+                    })
+                    .await
                 }
 
                 async fn tenant_by_domain(&self, domain: &str) -> StoreResult<Option<Tenant>> {
@@ -531,57 +547,55 @@ macro_rules! impl_store {
                     patch: &TenantPatch,
                     audit: &AuditEvent,
                 ) -> StoreResult<Tenant> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let row = sqlx::query(concat!(
-                        "SELECT * FROM tenants WHERE id = $1",
-                        $for_update
-                    ))
-                    .bind(id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    let tenant = rows::apply_tenant_patch(rows::tenant(&row)?, patch);
-                    sqlx::query(
-                        "UPDATE tenants SET title = $1, metadata = $2, password_policy = $3, \
-                         require_mfa = $4 WHERE id = $5",
-                    )
-                    .bind(tenant.title.as_str())
-                    .bind(to_json(&tenant.metadata)?)
-                    .bind(to_json(&tenant.password_policy)?)
-                    .bind(tenant.require_mfa)
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(tenant)
+                    self.write_audited(audit, async |conn| {
+                        let row = sqlx::query(concat!(
+                            "SELECT * FROM tenants WHERE id = $1",
+                            $for_update
+                        ))
+                        .bind(id.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                        let tenant = rows::apply_tenant_patch(rows::tenant(&row)?, patch);
+                        sqlx::query(
+                            "UPDATE tenants SET title = $1, metadata = $2, password_policy = $3, \
+                             require_mfa = $4 WHERE id = $5",
+                        )
+                        .bind(tenant.title.as_str())
+                        .bind(to_json(&tenant.metadata)?)
+                        .bind(to_json(&tenant.password_policy)?)
+                        .bind(tenant.require_mfa)
+                        .bind(id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(tenant)
+                    })
+                    .await
                 }
 
                 async fn delete_tenant(&self, id: &TenantId, audit: &AuditEvent) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    // Accounts that belong to this tenant alone would be left unreachable,
-                    // their emails taken for ever: they go with it (platform admins stay).
-                    sqlx::query(
-                        "DELETE FROM accounts WHERE platform_admin = FALSE \
-                         AND id IN (SELECT account_id FROM memberships WHERE tenant_id = $1) \
-                         AND id NOT IN (SELECT account_id FROM memberships WHERE tenant_id <> $1)",
-                    )
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    // Roles, memberships, sessions (and their tokens) and keys cascade.
-                    let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                    self.write_audited(audit, async |conn| {
+                        // Accounts that belong to this tenant alone would be left unreachable,
+                        // their emails taken for ever: they go with it (platform admins stay).
+                        sqlx::query(
+                            "DELETE FROM accounts WHERE platform_admin = FALSE \
+                             AND id IN (SELECT account_id FROM memberships WHERE tenant_id = $1) \
+                             AND id NOT IN (SELECT account_id FROM memberships WHERE tenant_id <> $1)",
+                        )
                         .bind(id.as_str())
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                        // Roles, memberships, sessions (and their tokens) and keys cascade.
+                        let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        if deleted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 // ---- applications --------------------------------------------------
@@ -591,20 +605,19 @@ macro_rules! impl_store {
                     application: &latchkey_core::Application,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
-                        .bind(application.tenant_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .is_some();
-                    if !tenant_exists {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::insert_application(&mut tx, application).await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                            .bind(application.tenant_id.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .is_some();
+                        if !tenant_exists {
+                            return Err(StoreError::NotFound);
+                        }
+                        Self::insert_application(conn, application).await?;
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn application(
@@ -640,20 +653,19 @@ macro_rules! impl_store {
                     client_id: &latchkey_core::ClientId,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let deleted =
-                        sqlx::query("DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2")
-                            .bind(tenant.as_str())
-                            .bind(client_id.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let deleted =
+                            sqlx::query("DELETE FROM applications WHERE tenant_id = $1 AND client_id = $2")
+                                .bind(tenant.as_str())
+                                .bind(client_id.as_str())
+                                .execute(&mut *conn)
+                                .await?;
+                        if deleted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn set_application_secret(
@@ -663,23 +675,22 @@ macro_rules! impl_store {
                     secret_hash: &str,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let updated = sqlx::query(
-                        "UPDATE applications SET secret_hash = $1 \
-                         WHERE tenant_id = $2 AND client_id = $3 AND public = FALSE",
-                    )
-                    .bind(secret_hash)
-                    .bind(tenant.as_str())
-                    .bind(client_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if updated.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let updated = sqlx::query(
+                            "UPDATE applications SET secret_hash = $1 \
+                             WHERE tenant_id = $2 AND client_id = $3 AND public = FALSE",
+                        )
+                        .bind(secret_hash)
+                        .bind(tenant.as_str())
+                        .bind(client_id.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                        if updated.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 // ---- roles ---------------------------------------------------------
@@ -710,56 +721,55 @@ macro_rules! impl_store {
                     role: &Role,
                     audit: &AuditEvent,
                 ) -> StoreResult<bool> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                    self.write_audited(audit, async |conn| {
+                        let tenant_exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                            .bind(tenant.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .is_some();
+                        if !tenant_exists {
+                            return Err(StoreError::NotFound);
+                        }
+                        let existing = sqlx::query(concat!(
+                            "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
+                            $for_update
+                        ))
                         .bind(tenant.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .is_some();
-                    if !tenant_exists {
-                        return Err(StoreError::NotFound);
-                    }
-                    let existing = sqlx::query(concat!(
-                        "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
-                        $for_update
-                    ))
-                    .bind(tenant.as_str())
-                    .bind(role.name.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let created = match existing {
-                        Some(row) if row.flag("builtin")? => {
-                            return Err(StoreError::Conflict($crate::ConflictOn::Other));
-                        }
-                        Some(_) => {
-                            sqlx::query(
-                                "UPDATE roles SET permissions = $1 \
-                                 WHERE tenant_id = $2 AND name = $3 AND builtin = FALSE",
-                            )
-                            .bind(to_json(&role.permissions)?)
-                            .bind(tenant.as_str())
-                            .bind(role.name.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                            false
-                        }
-                        None => {
-                            sqlx::query(
-                                "INSERT INTO roles (tenant_id, name, permissions, builtin) \
-                                 VALUES ($1, $2, $3, FALSE)",
-                            )
-                            .bind(tenant.as_str())
-                            .bind(role.name.as_str())
-                            .bind(to_json(&role.permissions)?)
-                            .execute(&mut *tx)
-                            .await?;
-                            true
-                        }
-                    };
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(created)
+                        .bind(role.name.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        let created = match existing {
+                            Some(row) if row.flag("builtin")? => {
+                                return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                            }
+                            Some(_) => {
+                                sqlx::query(
+                                    "UPDATE roles SET permissions = $1 \
+                                     WHERE tenant_id = $2 AND name = $3 AND builtin = FALSE",
+                                )
+                                .bind(to_json(&role.permissions)?)
+                                .bind(tenant.as_str())
+                                .bind(role.name.as_str())
+                                .execute(&mut *conn)
+                                .await?;
+                                false
+                            }
+                            None => {
+                                sqlx::query(
+                                    "INSERT INTO roles (tenant_id, name, permissions, builtin) \
+                                     VALUES ($1, $2, $3, FALSE)",
+                                )
+                                .bind(tenant.as_str())
+                                .bind(role.name.as_str())
+                                .bind(to_json(&role.permissions)?)
+                                .execute(&mut *conn)
+                                .await?;
+                                true
+                            }
+                        };
+                        Ok(created)
+                    })
+                    .await
                 }
 
                 async fn delete_role(
@@ -768,46 +778,45 @@ macro_rules! impl_store {
                     name: &RoleName,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let existing = sqlx::query(concat!(
-                        "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
-                        $for_update
-                    ))
-                    .bind(tenant.as_str())
-                    .bind(name.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    if existing.flag("builtin")? {
-                        return Err(StoreError::Conflict($crate::ConflictOn::Other));
-                    }
-                    // Checked in the transaction that deletes (SQLite's single writer
-                    // serialises it with every membership write; on PostgreSQL a
-                    // membership written concurrently with the deletion could still
-                    // name the role, which sign-in then reports as an internal error).
-                    let in_use = sqlx::query(
-                        "SELECT 1 FROM memberships WHERE tenant_id = $1 AND role = $2 \
-                         UNION ALL \
-                         SELECT 1 FROM pruned_memberships WHERE tenant_id = $1 AND role = $2 \
-                         LIMIT 1",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(name.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-                    if in_use {
-                        return Err(StoreError::Conflict($crate::ConflictOn::Other));
-                    }
-                    sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2 AND builtin = FALSE")
+                    self.write_audited(audit, async |conn| {
+                        let existing = sqlx::query(concat!(
+                            "SELECT builtin FROM roles WHERE tenant_id = $1 AND name = $2",
+                            $for_update
+                        ))
                         .bind(tenant.as_str())
                         .bind(name.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                        if existing.flag("builtin")? {
+                            return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                        }
+                        // Checked in the transaction that deletes (SQLite's single writer
+                        // serialises it with every membership write; on PostgreSQL a
+                        // membership written concurrently with the deletion could still
+                        // name the role, which sign-in then reports as an internal error).
+                        let in_use = sqlx::query(
+                            "SELECT 1 FROM memberships WHERE tenant_id = $1 AND role = $2 \
+                             UNION ALL \
+                             SELECT 1 FROM pruned_memberships WHERE tenant_id = $1 AND role = $2 \
+                             LIMIT 1",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(name.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .is_some();
+                        if in_use {
+                            return Err(StoreError::Conflict($crate::ConflictOn::Other));
+                        }
+                        sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2 AND builtin = FALSE")
+                            .bind(tenant.as_str())
+                            .bind(name.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                    .await
                 }
 
                 // ---- applications across tenants ----------------------------------
@@ -873,28 +882,27 @@ macro_rules! impl_store {
                     grant: &latchkey_core::ImpersonationGrant,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let inserted = sqlx::query(
-                        "INSERT INTO impersonation_tokens \
-                         (token_hash, tenant_id, account_id, issued_by, created_at, expires_at, used_at) \
-                         SELECT $1, $2, $3, $4, $5, $6, NULL FROM memberships \
-                         WHERE tenant_id = $2 AND account_id = $3",
-                    )
-                    .bind(grant.token_hash.as_str())
-                    .bind(grant.tenant_id.as_str())
-                    .bind(grant.account_id.as_str())
-                    .bind(grant.issued_by.as_str())
-                    .bind(millis(grant.created_at))
-                    .bind(millis(grant.expires_at))
-                    .execute(&mut *tx)
-                    .await?;
-                    if inserted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let inserted = sqlx::query(
+                            "INSERT INTO impersonation_tokens \
+                             (token_hash, tenant_id, account_id, issued_by, created_at, expires_at, used_at) \
+                             SELECT $1, $2, $3, $4, $5, $6, NULL FROM memberships \
+                             WHERE tenant_id = $2 AND account_id = $3",
+                        )
+                        .bind(grant.token_hash.as_str())
+                        .bind(grant.tenant_id.as_str())
+                        .bind(grant.account_id.as_str())
+                        .bind(grant.issued_by.as_str())
+                        .bind(millis(grant.created_at))
+                        .bind(millis(grant.expires_at))
+                        .execute(&mut *conn)
+                        .await?;
+                        if inserted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn impersonation(
