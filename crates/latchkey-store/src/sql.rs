@@ -1007,28 +1007,27 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    if let Some((tenant, role)) = membership {
-                        Self::require_role(&mut tx, tenant, role).await?;
-                    }
-                    let created = Self::insert_account(&mut tx, id, account, now).await?;
-                    if let Some((tenant, role)) = membership {
-                        sqlx::query(
-                            "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
-                             VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(tenant.as_str())
-                        .bind(id.as_str())
-                        .bind(role.as_str())
-                        .bind(millis(now))
-                        .bind(account.email.normalized())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(created)
+                    self.write_audited(audit, async |conn| {
+                        if let Some((tenant, role)) = membership {
+                            Self::require_role(conn, tenant, role).await?;
+                        }
+                        let created = Self::insert_account(conn, id, account, now).await?;
+                        if let Some((tenant, role)) = membership {
+                            sqlx::query(
+                                "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                                 VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(tenant.as_str())
+                            .bind(id.as_str())
+                            .bind(role.as_str())
+                            .bind(millis(now))
+                            .bind(account.email.normalized())
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Ok(created)
+                    })
+                    .await
                 }
 
                 async fn import_accounts(
@@ -1154,86 +1153,84 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Account> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let row = sqlx::query(concat!(
-                        "SELECT * FROM accounts WHERE id = $1",
-                        $for_update
-                    ))
-                    .bind(id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    let account = rows::apply_account_patch(rows::account(&row)?, patch);
-                    sqlx::query(
-                        "UPDATE accounts SET email = $1, email_key = $2, username = $3, \
-                         username_key = $4, display_name = $5, custom_data = $6, disabled = $7 \
-                         WHERE id = $8",
-                    )
-                    .bind(account.email.as_str())
-                    .bind(account.email.normalized())
-                    .bind(account.username.as_ref().map(|u| u.as_str()))
-                    .bind(account.username.as_ref().map(|u| u.normalized()))
-                    .bind(account.display_name.as_deref())
-                    .bind(to_json(&account.custom_data)?)
-                    .bind(account.disabled)
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    // Memberships keep a copy of the sort key (migration 0006).
-                    sqlx::query("UPDATE memberships SET email_key = $1 WHERE account_id = $2")
-                        .bind(account.email.normalized())
+                    self.write_audited(audit, async |conn| {
+                        let row = sqlx::query(concat!(
+                            "SELECT * FROM accounts WHERE id = $1",
+                            $for_update
+                        ))
                         .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    if patch.disabled == Some(true) {
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                        let account = rows::apply_account_patch(rows::account(&row)?, patch);
                         sqlx::query(
-                            "UPDATE sessions SET revoked_at = $1 \
-                             WHERE account_id = $2 AND revoked_at IS NULL",
+                            "UPDATE accounts SET email = $1, email_key = $2, username = $3, \
+                             username_key = $4, display_name = $5, custom_data = $6, disabled = $7 \
+                             WHERE id = $8",
                         )
-                        .bind(millis(now))
+                        .bind(account.email.as_str())
+                        .bind(account.email.normalized())
+                        .bind(account.username.as_ref().map(|u| u.as_str()))
+                        .bind(account.username.as_ref().map(|u| u.normalized()))
+                        .bind(account.display_name.as_deref())
+                        .bind(to_json(&account.custom_data)?)
+                        .bind(account.disabled)
                         .bind(id.as_str())
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
-                    }
-                    if let Some((tenant, role)) = role_in {
-                        let role_exists = sqlx::query("SELECT 1 FROM roles WHERE tenant_id = $1 AND name = $2")
-                            .bind(tenant.as_str())
-                            .bind(role.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .is_some();
-                        let changed = sqlx::query(
-                            "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND account_id = $3",
-                        )
-                        .bind(role.as_str())
-                        .bind(tenant.as_str())
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                        if !role_exists || changed.rows_affected() == 0 {
-                            return Err(StoreError::NotFound);
+                        // Memberships keep a copy of the sort key (migration 0006).
+                        sqlx::query("UPDATE memberships SET email_key = $1 WHERE account_id = $2")
+                            .bind(account.email.normalized())
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        if patch.disabled == Some(true) {
+                            sqlx::query(
+                                "UPDATE sessions SET revoked_at = $1 \
+                                 WHERE account_id = $2 AND revoked_at IS NULL",
+                            )
+                            .bind(millis(now))
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
                         }
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(account)
+                        if let Some((tenant, role)) = role_in {
+                            let role_exists = sqlx::query("SELECT 1 FROM roles WHERE tenant_id = $1 AND name = $2")
+                                .bind(tenant.as_str())
+                                .bind(role.as_str())
+                                .fetch_optional(&mut *conn)
+                                .await?
+                                .is_some();
+                            let changed = sqlx::query(
+                                "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND account_id = $3",
+                            )
+                            .bind(role.as_str())
+                            .bind(tenant.as_str())
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                            if !role_exists || changed.rows_affected() == 0 {
+                                return Err(StoreError::NotFound);
+                            }
+                        }
+                        Ok(account)
+                    })
+                    .await
                 }
 
                 async fn delete_account(&self, id: &AccountId, audit: &AuditEvent) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    // Memberships and sessions (and their tokens) cascade.
-                    let deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        // Memberships and sessions (and their tokens) cascade.
+                        let deleted = sqlx::query("DELETE FROM accounts WHERE id = $1")
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        if deleted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn set_password_hash(
@@ -1245,42 +1242,41 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let updated = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-                        .bind(hash)
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    if updated.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    // The revoked sessions' refresh tokens stay, unusable: rotation checks
-                    // the session first and answers SessionInactive.
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = $1 \
-                         WHERE account_id = $2 AND revoked_at IS NULL \
-                         AND ($3 IS NULL OR id <> $3)",
-                    )
-                    .bind(millis(now))
-                    .bind(id.as_str())
-                    .bind(keep.map(SessionId::as_str))
-                    .execute(&mut *tx)
-                    .await?;
-                    // An enrolment token was earned with the old password: it goes too.
-                    sqlx::query("DELETE FROM mfa_enrolment_tokens WHERE account_id = $1")
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    if let Some(key) = clear_throttle {
-                        sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
-                            .bind(key)
-                            .execute(&mut *tx)
+                    self.write_audited(audit, async |conn| {
+                        let updated = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                            .bind(hash)
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
                             .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                        if updated.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        // The revoked sessions' refresh tokens stay, unusable: rotation checks
+                        // the session first and answers SessionInactive.
+                        sqlx::query(
+                            "UPDATE sessions SET revoked_at = $1 \
+                             WHERE account_id = $2 AND revoked_at IS NULL \
+                             AND ($3 IS NULL OR id <> $3)",
+                        )
+                        .bind(millis(now))
+                        .bind(id.as_str())
+                        .bind(keep.map(SessionId::as_str))
+                        .execute(&mut *conn)
+                        .await?;
+                        // An enrolment token was earned with the old password: it goes too.
+                        sqlx::query("DELETE FROM mfa_enrolment_tokens WHERE account_id = $1")
+                            .bind(id.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        if let Some(key) = clear_throttle {
+                            sqlx::query("DELETE FROM login_throttles WHERE login_key = $1")
+                                .bind(key)
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 // ---- memberships ---------------------------------------------------
@@ -1307,31 +1303,30 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Membership> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::require_role(&mut tx, tenant, role).await?;
-                    sqlx::query("SELECT id FROM accounts WHERE id = $1")
+                    self.write_audited(audit, async |conn| {
+                        Self::require_role(conn, tenant, role).await?;
+                        sqlx::query("SELECT id FROM accounts WHERE id = $1")
+                            .bind(account.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        // An existing membership keeps its created_at; RETURNING reports it.
+                        let row = sqlx::query(
+                            "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
+                             VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2)) \
+                             ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = excluded.role \
+                             RETURNING *",
+                        )
+                        .bind(tenant.as_str())
                         .bind(account.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    // An existing membership keeps its created_at; RETURNING reports it.
-                    let row = sqlx::query(
-                        "INSERT INTO memberships (tenant_id, account_id, role, created_at, email_key) \
-                         VALUES ($1, $2, $3, $4, (SELECT email_key FROM accounts WHERE id = $2)) \
-                         ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = excluded.role \
-                         RETURNING *",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(account.as_str())
-                    .bind(role.as_str())
-                    .bind(millis(now))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let membership = rows::membership(&row)?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(membership)
+                        .bind(role.as_str())
+                        .bind(millis(now))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        let membership = rows::membership(&row)?;
+                        Ok(membership)
+                    })
+                    .await
                 }
 
                 async fn remove_membership(
@@ -1341,44 +1336,43 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<MembershipRemoval> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let deleted =
-                        sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2")
-                            .bind(tenant.as_str())
-                            .bind(account.as_str())
-                            .execute(&mut *tx)
-                            .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = $1 \
-                         WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL",
-                    )
-                    .bind(millis(now))
-                    .bind(tenant.as_str())
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    // An account left without any tenant would be unreachable, its email
-                    // taken for ever: it goes too (platform administrators stay).
-                    let orphan_removed = sqlx::query(
-                        "DELETE FROM accounts WHERE id = $1 AND platform_admin = FALSE \
-                         AND NOT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1)",
-                    )
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        > 0;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(if orphan_removed {
-                        MembershipRemoval::AccountDeleted
-                    } else {
-                        MembershipRemoval::MembershipOnly
+                    self.write_audited(audit, async |conn| {
+                        let deleted =
+                            sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2")
+                                .bind(tenant.as_str())
+                                .bind(account.as_str())
+                                .execute(&mut *conn)
+                                .await?;
+                        if deleted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        sqlx::query(
+                            "UPDATE sessions SET revoked_at = $1 \
+                             WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL",
+                        )
+                        .bind(millis(now))
+                        .bind(tenant.as_str())
+                        .bind(account.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                        // An account left without any tenant would be unreachable, its email
+                        // taken for ever: it goes too (platform administrators stay).
+                        let orphan_removed = sqlx::query(
+                            "DELETE FROM accounts WHERE id = $1 AND platform_admin = FALSE \
+                             AND NOT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1)",
+                        )
+                        .bind(account.as_str())
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected()
+                            > 0;
+                        Ok(if orphan_removed {
+                            MembershipRemoval::AccountDeleted
+                        } else {
+                            MembershipRemoval::MembershipOnly
+                        })
                     })
+                    .await
                 }
 
                 async fn memberships_of(&self, account: &AccountId) -> StoreResult<Vec<Membership>> {
@@ -2083,55 +2077,54 @@ macro_rules! impl_store {
                 ) -> StoreResult<()> {
                     let session = &grant.session;
                     let permissions = grant.permissions.as_ref().map(to_json).transpose()?;
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    sqlx::query(concat!(
-                        "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
-                        $for_update
-                    ))
-                    .bind(session.tenant_id.as_str())
-                    .bind(session.account_id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    sqlx::query(
-                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
-                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(session.id.as_str())
-                    .bind(session.account_id.as_str())
-                    .bind(session.tenant_id.as_str())
-                    .bind(millis(session.created_at))
-                    .bind(millis(session.last_seen_at))
-                    .bind(millis(session.expires_at))
-                    .bind(session.revoked_at.map(millis))
-                    .bind(session.user_agent.as_deref())
-                    .bind(session.ip_address.as_deref())
-                    .bind(&session.client_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO session_grants (session_id, kind, for_client_id, permissions) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(session.id.as_str())
-                    .bind(grant.kind.as_str())
-                    .bind(grant.for_client_id.as_deref())
-                    .bind(permissions)
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::insert_refresh_token(
-                        &mut tx,
-                        refresh_hash,
-                        &session.id,
-                        session.created_at,
-                        session.expires_at,
-                    )
-                    .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        sqlx::query(concat!(
+                            "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+                            $for_update
+                        ))
+                        .bind(session.tenant_id.as_str())
+                        .bind(session.account_id.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                        sqlx::query(
+                            "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
+                             last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(session.id.as_str())
+                        .bind(session.account_id.as_str())
+                        .bind(session.tenant_id.as_str())
+                        .bind(millis(session.created_at))
+                        .bind(millis(session.last_seen_at))
+                        .bind(millis(session.expires_at))
+                        .bind(session.revoked_at.map(millis))
+                        .bind(session.user_agent.as_deref())
+                        .bind(session.ip_address.as_deref())
+                        .bind(&session.client_id)
+                        .execute(&mut *conn)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO session_grants (session_id, kind, for_client_id, permissions) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(session.id.as_str())
+                        .bind(grant.kind.as_str())
+                        .bind(grant.for_client_id.as_deref())
+                        .bind(permissions)
+                        .execute(&mut *conn)
+                        .await?;
+                        Self::insert_refresh_token(
+                            conn,
+                            refresh_hash,
+                            &session.id,
+                            session.created_at,
+                            session.expires_at,
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn grant(&self, id: &SessionId) -> StoreResult<Option<$crate::GrantRecord>> {
@@ -2176,50 +2169,23 @@ macro_rules! impl_store {
                     record: &$crate::StoredExternalAuth,
                     audit: &AuditEvent,
                 ) -> StoreResult<bool> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    sqlx::query(concat!(
-                        "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
-                        $for_update
-                    ))
-                    .bind(record.tenant_id.as_str())
-                    .bind(record.account_id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    let updated = sqlx::query(
-                        "UPDATE external_authentications SET service_user = $1, \
-                         sealed_access_token = $2, access_token_expires = $3, \
-                         sealed_access_secret = $4, access_secret_expires = $5, \
-                         display_name = $6, state = $7, updated_at = $8 \
-                         WHERE tenant_id = $9 AND account_id = $10 AND service = $11",
-                    )
-                    .bind(record.service_user.as_str())
-                    .bind(record.sealed_access_token.as_slice())
-                    .bind(record.access_token_expires.map(millis))
-                    .bind(record.sealed_access_secret.as_deref())
-                    .bind(record.access_secret_expires.map(millis))
-                    .bind(record.display_name.as_deref())
-                    .bind(record.state.as_deref())
-                    .bind(millis(record.updated_at))
-                    .bind(record.tenant_id.as_str())
-                    .bind(record.account_id.as_str())
-                    .bind(record.service.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    let created = updated == 0;
-                    if created {
-                        sqlx::query(
-                            "INSERT INTO external_authentications (tenant_id, account_id, \
-                             service, service_user, sealed_access_token, access_token_expires, \
-                             sealed_access_secret, access_secret_expires, display_name, state, \
-                             created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                        )
+                    self.write_audited(audit, async |conn| {
+                        sqlx::query(concat!(
+                            "SELECT role FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+                            $for_update
+                        ))
                         .bind(record.tenant_id.as_str())
                         .bind(record.account_id.as_str())
-                        .bind(record.service.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                        let updated = sqlx::query(
+                            "UPDATE external_authentications SET service_user = $1, \
+                             sealed_access_token = $2, access_token_expires = $3, \
+                             sealed_access_secret = $4, access_secret_expires = $5, \
+                             display_name = $6, state = $7, updated_at = $8 \
+                             WHERE tenant_id = $9 AND account_id = $10 AND service = $11",
+                        )
                         .bind(record.service_user.as_str())
                         .bind(record.sealed_access_token.as_slice())
                         .bind(record.access_token_expires.map(millis))
@@ -2227,14 +2193,40 @@ macro_rules! impl_store {
                         .bind(record.access_secret_expires.map(millis))
                         .bind(record.display_name.as_deref())
                         .bind(record.state.as_deref())
-                        .bind(millis(record.created_at))
                         .bind(millis(record.updated_at))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(created)
+                        .bind(record.tenant_id.as_str())
+                        .bind(record.account_id.as_str())
+                        .bind(record.service.as_str())
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                        let created = updated == 0;
+                        if created {
+                            sqlx::query(
+                                "INSERT INTO external_authentications (tenant_id, account_id, \
+                                 service, service_user, sealed_access_token, access_token_expires, \
+                                 sealed_access_secret, access_secret_expires, display_name, state, \
+                                 created_at, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                            )
+                            .bind(record.tenant_id.as_str())
+                            .bind(record.account_id.as_str())
+                            .bind(record.service.as_str())
+                            .bind(record.service_user.as_str())
+                            .bind(record.sealed_access_token.as_slice())
+                            .bind(record.access_token_expires.map(millis))
+                            .bind(record.sealed_access_secret.as_deref())
+                            .bind(record.access_secret_expires.map(millis))
+                            .bind(record.display_name.as_deref())
+                            .bind(record.state.as_deref())
+                            .bind(millis(record.created_at))
+                            .bind(millis(record.updated_at))
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Ok(created)
+                    })
+                    .await
                 }
 
                 async fn external_auth(
@@ -2570,51 +2562,50 @@ macro_rules! impl_store {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    sqlx::query(concat!("SELECT id FROM accounts WHERE id = $1", $for_update))
-                        .bind(account.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    // A pending enrolment is replaced (its recovery codes cascade); an
-                    // active one must be disabled first.
-                    sqlx::query(
-                        "DELETE FROM account_mfa WHERE account_id = $1 AND confirmed_at IS NULL",
-                    )
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    let active = sqlx::query("SELECT account_id FROM account_mfa WHERE account_id = $1")
-                        .bind(account.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if active.is_some() {
-                        return Err(StoreError::Conflict(crate::ConflictOn::Other));
-                    }
-                    sqlx::query(
-                        "INSERT INTO account_mfa \
-                         (account_id, sealed_secret, created_at, confirmed_at, last_step) \
-                         VALUES ($1, $2, $3, NULL, NULL)",
-                    )
-                    .bind(account.as_str())
-                    .bind(sealed_secret)
-                    .bind(millis(now))
-                    .execute(&mut *tx)
-                    .await?;
-                    for hash in recovery_code_hashes {
+                    self.write_audited(audit, async |conn| {
+                        sqlx::query(concat!("SELECT id FROM accounts WHERE id = $1", $for_update))
+                            .bind(account.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        // A pending enrolment is replaced (its recovery codes cascade); an
+                        // active one must be disabled first.
                         sqlx::query(
-                            "INSERT INTO mfa_recovery_codes (account_id, code_hash, used_at) \
-                             VALUES ($1, $2, NULL)",
+                            "DELETE FROM account_mfa WHERE account_id = $1 AND confirmed_at IS NULL",
                         )
                         .bind(account.as_str())
-                        .bind(hash.as_str())
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                        let active = sqlx::query("SELECT account_id FROM account_mfa WHERE account_id = $1")
+                            .bind(account.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        if active.is_some() {
+                            return Err(StoreError::Conflict(crate::ConflictOn::Other));
+                        }
+                        sqlx::query(
+                            "INSERT INTO account_mfa \
+                             (account_id, sealed_secret, created_at, confirmed_at, last_step) \
+                             VALUES ($1, $2, $3, NULL, NULL)",
+                        )
+                        .bind(account.as_str())
+                        .bind(sealed_secret)
+                        .bind(millis(now))
+                        .execute(&mut *conn)
+                        .await?;
+                        for hash in recovery_code_hashes {
+                            sqlx::query(
+                                "INSERT INTO mfa_recovery_codes (account_id, code_hash, used_at) \
+                                 VALUES ($1, $2, NULL)",
+                            )
+                            .bind(account.as_str())
+                            .bind(hash.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 async fn confirm_mfa_enrolment(
@@ -2739,44 +2730,43 @@ macro_rules! impl_store {
                     terms: &TermsVersion,
                     audit: &AuditEvent,
                 ) -> StoreResult<TermsVersion> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    // Locking the tenant row serialises publications (PostgreSQL), so two
-                    // racing publishers cannot both pass the "later than the newest" check.
-                    sqlx::query(concat!("SELECT id FROM tenants WHERE id = $1", $for_update))
+                    self.write_audited(audit, async |conn| {
+                        // Locking the tenant row serialises publications (PostgreSQL), so two
+                        // racing publishers cannot both pass the "later than the newest" check.
+                        sqlx::query(concat!("SELECT id FROM tenants WHERE id = $1", $for_update))
+                            .bind(terms.tenant_id.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        let newest: Option<i64> = sqlx::query(
+                            "SELECT MAX(version) AS newest FROM terms_versions WHERE tenant_id = $1",
+                        )
                         .bind(terms.tenant_id.as_str())
-                        .fetch_optional(&mut *tx)
+                        .fetch_one(&mut *conn)
                         .await?
-                        .ok_or(StoreError::NotFound)?;
-                    let newest: Option<i64> = sqlx::query(
-                        "SELECT MAX(version) AS newest FROM terms_versions WHERE tenant_id = $1",
-                    )
-                    .bind(terms.tenant_id.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .opt_int("newest")?;
-                    if newest.is_some_and(|n| n >= terms.version) {
-                        return Err(StoreError::Conflict(crate::ConflictOn::Other));
-                    }
-                    sqlx::query(
-                        "INSERT INTO terms_versions \
-                         (tenant_id, version, public_url, enforce_date, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(terms.tenant_id.as_str())
-                    .bind(terms.version)
-                    .bind(terms.public_url.as_str())
-                    .bind(millis(terms.enforce_date))
-                    .bind(millis(terms.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(TermsVersion {
-                        enforce_date: stored(terms.enforce_date),
-                        created_at: stored(terms.created_at),
-                        ..terms.clone()
+                        .opt_int("newest")?;
+                        if newest.is_some_and(|n| n >= terms.version) {
+                            return Err(StoreError::Conflict(crate::ConflictOn::Other));
+                        }
+                        sqlx::query(
+                            "INSERT INTO terms_versions \
+                             (tenant_id, version, public_url, enforce_date, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(terms.tenant_id.as_str())
+                        .bind(terms.version)
+                        .bind(terms.public_url.as_str())
+                        .bind(millis(terms.enforce_date))
+                        .bind(millis(terms.created_at))
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(TermsVersion {
+                            enforce_date: stored(terms.enforce_date),
+                            created_at: stored(terms.created_at),
+                            ..terms.clone()
+                        })
                     })
+                    .await
                 }
 
                 async fn terms_versions(&self, tenant: &TenantId) -> StoreResult<Vec<TermsVersion>> {
@@ -2864,11 +2854,8 @@ macro_rules! impl_store {
                 }
 
                 async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::insert_audit(&mut tx, event).await?;
-                    tx.commit().await?;
-                    lane.durable().await
+                    // The event is the whole write.
+                    self.write_audited(event, async |_| Ok(())).await
                 }
 
                 async fn list_audit(
