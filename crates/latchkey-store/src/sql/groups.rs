@@ -168,31 +168,30 @@ macro_rules! impl_groups {
                     members: &[AccountId],
                     audit: &AuditEvent,
                 ) -> StoreResult<Group> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    sqlx::query("SELECT id FROM tenants WHERE id = $1")
+                    self.write_audited(audit, async |conn| {
+                        sqlx::query("SELECT id FROM tenants WHERE id = $1")
+                            .bind(group.tenant_id.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
+                        sqlx::query(
+                            "INSERT INTO tenant_groups (id, tenant_id, name, created_at) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(group.id.as_str())
                         .bind(group.tenant_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    sqlx::query(
-                        "INSERT INTO tenant_groups (id, tenant_id, name, created_at) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(group.id.as_str())
-                    .bind(group.tenant_id.as_str())
-                    .bind(group.name.as_str())
-                    .bind(millis(group.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::insert_group_members(&mut tx, &group.tenant_id, &group.id, members, group.created_at)
+                        .bind(group.name.as_str())
+                        .bind(millis(group.created_at))
+                        .execute(&mut *conn)
                         .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(Group {
-                        created_at: stored(group.created_at),
-                        ..group.clone()
+                        Self::insert_group_members(conn, &group.tenant_id, &group.id, members, group.created_at)
+                            .await?;
+                        Ok(Group {
+                            created_at: stored(group.created_at),
+                            ..group.clone()
+                        })
                     })
+                    .await
                 }
 
                 pub(crate) async fn sql_group(
@@ -359,20 +358,19 @@ macro_rules! impl_groups {
                     id: &GroupId,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let deleted = sqlx::query("DELETE FROM tenant_groups WHERE id = $1 AND tenant_id = $2")
-                        .bind(id.as_str())
-                        .bind(tenant.as_str())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if deleted == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let deleted = sqlx::query("DELETE FROM tenant_groups WHERE id = $1 AND tenant_id = $2")
+                            .bind(id.as_str())
+                            .bind(tenant.as_str())
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected();
+                        if deleted == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_group_members(
@@ -403,23 +401,22 @@ macro_rules! impl_groups {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::locked_group(&mut tx, tenant, group).await?;
-                    Self::require_tenant_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
-                    sqlx::query(
-                        "INSERT INTO group_members (group_id, tenant_id, account_id, created_at) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(group.as_str())
-                    .bind(tenant.as_str())
-                    .bind(account.as_str())
-                    .bind(millis(now))
-                    .execute(&mut *tx)
-                    .await?;
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        Self::locked_group(conn, tenant, group).await?;
+                        Self::require_tenant_members(conn, tenant, std::slice::from_ref(account)).await?;
+                        sqlx::query(
+                            "INSERT INTO group_members (group_id, tenant_id, account_id, created_at) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(group.as_str())
+                        .bind(tenant.as_str())
+                        .bind(account.as_str())
+                        .bind(millis(now))
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_remove_group_member(
@@ -429,24 +426,23 @@ macro_rules! impl_groups {
                     account: &AccountId,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let deleted = sqlx::query(
-                        "DELETE FROM group_members \
-                         WHERE group_id = $1 AND tenant_id = $2 AND account_id = $3",
-                    )
-                    .bind(group.as_str())
-                    .bind(tenant.as_str())
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if deleted == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let deleted = sqlx::query(
+                            "DELETE FROM group_members \
+                             WHERE group_id = $1 AND tenant_id = $2 AND account_id = $3",
+                        )
+                        .bind(group.as_str())
+                        .bind(tenant.as_str())
+                        .bind(account.as_str())
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                        if deleted == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
 
@@ -457,34 +453,33 @@ macro_rules! impl_groups {
                     roles: &[RoleName],
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::locked_group(&mut tx, tenant, group).await?;
-                    sqlx::query("DELETE FROM group_roles WHERE group_id = $1 AND tenant_id = $2")
-                        .bind(group.as_str())
-                        .bind(tenant.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    for role in roles {
-                        sqlx::query("SELECT name FROM roles WHERE tenant_id = $1 AND name = $2")
+                    self.write_audited(audit, async |conn| {
+                        Self::locked_group(conn, tenant, group).await?;
+                        sqlx::query("DELETE FROM group_roles WHERE group_id = $1 AND tenant_id = $2")
+                            .bind(group.as_str())
+                            .bind(tenant.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        for role in roles {
+                            sqlx::query("SELECT name FROM roles WHERE tenant_id = $1 AND name = $2")
+                                .bind(tenant.as_str())
+                                .bind(role.as_str())
+                                .fetch_optional(&mut *conn)
+                                .await?
+                                .ok_or(StoreError::NotFound)?;
+                            sqlx::query(
+                                "INSERT INTO group_roles (group_id, tenant_id, role) VALUES ($1, $2, $3) \
+                                 ON CONFLICT DO NOTHING",
+                            )
+                            .bind(group.as_str())
                             .bind(tenant.as_str())
                             .bind(role.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or(StoreError::NotFound)?;
-                        sqlx::query(
-                            "INSERT INTO group_roles (group_id, tenant_id, role) VALUES ($1, $2, $3) \
-                             ON CONFLICT DO NOTHING",
-                        )
-                        .bind(group.as_str())
-                        .bind(tenant.as_str())
-                        .bind(role.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_group_roles(
@@ -617,47 +612,46 @@ macro_rules! impl_groups {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<Project> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    sqlx::query("SELECT id FROM tenants WHERE id = $1")
-                        .bind(project.tenant_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    sqlx::query(
-                        "INSERT INTO projects (id, tenant_id, title, description, owner_id, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(project.id.as_str())
-                    .bind(project.tenant_id.as_str())
-                    .bind(project.title.as_str())
-                    .bind(project.description.as_str())
-                    .bind(project.owner_id.as_ref().map(AccountId::as_str))
-                    .bind(millis(project.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                    if let Some(owner) = &project.owner_id {
-                        // Only a member of the tenant can be a project member (a platform
-                        // administrator acting from elsewhere stays the recorded owner).
+                    self.write_audited(audit, async |conn| {
+                        sqlx::query("SELECT id FROM tenants WHERE id = $1")
+                            .bind(project.tenant_id.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?
+                            .ok_or(StoreError::NotFound)?;
                         sqlx::query(
-                            "INSERT INTO project_account_members \
-                             (project_id, tenant_id, account_id, role, created_at) \
-                             SELECT $1, $2, $3, 'admin', $4 FROM memberships \
-                             WHERE tenant_id = $2 AND account_id = $3",
+                            "INSERT INTO projects (id, tenant_id, title, description, owner_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
                         )
                         .bind(project.id.as_str())
                         .bind(project.tenant_id.as_str())
-                        .bind(owner.as_str())
-                        .bind(millis(now))
-                        .execute(&mut *tx)
+                        .bind(project.title.as_str())
+                        .bind(project.description.as_str())
+                        .bind(project.owner_id.as_ref().map(AccountId::as_str))
+                        .bind(millis(project.created_at))
+                        .execute(&mut *conn)
                         .await?;
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(Project {
-                        created_at: stored(project.created_at),
-                        ..project.clone()
+                        if let Some(owner) = &project.owner_id {
+                            // Only a member of the tenant can be a project member (a platform
+                            // administrator acting from elsewhere stays the recorded owner).
+                            sqlx::query(
+                                "INSERT INTO project_account_members \
+                                 (project_id, tenant_id, account_id, role, created_at) \
+                                 SELECT $1, $2, $3, 'admin', $4 FROM memberships \
+                                 WHERE tenant_id = $2 AND account_id = $3",
+                            )
+                            .bind(project.id.as_str())
+                            .bind(project.tenant_id.as_str())
+                            .bind(owner.as_str())
+                            .bind(millis(now))
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Ok(Project {
+                            created_at: stored(project.created_at),
+                            ..project.clone()
+                        })
                     })
+                    .await
                 }
 
                 pub(crate) async fn sql_project(
@@ -716,20 +710,19 @@ macro_rules! impl_groups {
                     id: &ProjectId,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let deleted = sqlx::query("DELETE FROM projects WHERE id = $1 AND tenant_id = $2")
-                        .bind(id.as_str())
-                        .bind(tenant.as_str())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if deleted == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let deleted = sqlx::query("DELETE FROM projects WHERE id = $1 AND tenant_id = $2")
+                            .bind(id.as_str())
+                            .bind(tenant.as_str())
+                            .execute(&mut *conn)
+                            .await?
+                            .rows_affected();
+                        if deleted == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_project_members(
@@ -810,44 +803,43 @@ macro_rules! impl_groups {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    Self::locked_project(&mut tx, tenant, project).await?;
-                    match member {
-                        ProjectMemberRef::User(account) => {
-                            Self::require_tenant_members(&mut tx, tenant, std::slice::from_ref(account)).await?;
-                            sqlx::query(
-                                "INSERT INTO project_account_members \
-                                 (project_id, tenant_id, account_id, role, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(project.as_str())
-                            .bind(tenant.as_str())
-                            .bind(account.as_str())
-                            .bind(role.as_str())
-                            .bind(millis(now))
-                            .execute(&mut *tx)
-                            .await?;
+                    self.write_audited(audit, async |conn| {
+                        Self::locked_project(conn, tenant, project).await?;
+                        match member {
+                            ProjectMemberRef::User(account) => {
+                                Self::require_tenant_members(conn, tenant, std::slice::from_ref(account)).await?;
+                                sqlx::query(
+                                    "INSERT INTO project_account_members \
+                                     (project_id, tenant_id, account_id, role, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5)",
+                                )
+                                .bind(project.as_str())
+                                .bind(tenant.as_str())
+                                .bind(account.as_str())
+                                .bind(role.as_str())
+                                .bind(millis(now))
+                                .execute(&mut *conn)
+                                .await?;
+                            }
+                            ProjectMemberRef::Group(group) => {
+                                Self::locked_group(conn, tenant, group).await?;
+                                sqlx::query(
+                                    "INSERT INTO project_group_members \
+                                     (project_id, tenant_id, group_id, role, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5)",
+                                )
+                                .bind(project.as_str())
+                                .bind(tenant.as_str())
+                                .bind(group.as_str())
+                                .bind(role.as_str())
+                                .bind(millis(now))
+                                .execute(&mut *conn)
+                                .await?;
+                            }
                         }
-                        ProjectMemberRef::Group(group) => {
-                            Self::locked_group(&mut tx, tenant, group).await?;
-                            sqlx::query(
-                                "INSERT INTO project_group_members \
-                                 (project_id, tenant_id, group_id, role, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(project.as_str())
-                            .bind(tenant.as_str())
-                            .bind(group.as_str())
-                            .bind(role.as_str())
-                            .bind(millis(now))
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_set_project_member_role(
@@ -858,30 +850,29 @@ macro_rules! impl_groups {
                     role: ProjectRole,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let mut changed = 0;
-                    for statement in [
-                        "UPDATE project_account_members SET role = $1 \
-                         WHERE project_id = $2 AND tenant_id = $3 AND account_id = $4",
-                        "UPDATE project_group_members SET role = $1 \
-                         WHERE project_id = $2 AND tenant_id = $3 AND group_id = $4",
-                    ] {
-                        changed += sqlx::query(statement)
-                            .bind(role.as_str())
-                            .bind(project.as_str())
-                            .bind(tenant.as_str())
-                            .bind(member_id)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                    }
-                    if changed == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let mut changed = 0;
+                        for statement in [
+                            "UPDATE project_account_members SET role = $1 \
+                             WHERE project_id = $2 AND tenant_id = $3 AND account_id = $4",
+                            "UPDATE project_group_members SET role = $1 \
+                             WHERE project_id = $2 AND tenant_id = $3 AND group_id = $4",
+                        ] {
+                            changed += sqlx::query(statement)
+                                .bind(role.as_str())
+                                .bind(project.as_str())
+                                .bind(tenant.as_str())
+                                .bind(member_id)
+                                .execute(&mut *conn)
+                                .await?
+                                .rows_affected();
+                        }
+                        if changed == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_remove_project_member(
@@ -891,29 +882,28 @@ macro_rules! impl_groups {
                     member_id: &str,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    let mut deleted = 0;
-                    for statement in [
-                        "DELETE FROM project_account_members \
-                         WHERE project_id = $1 AND tenant_id = $2 AND account_id = $3",
-                        "DELETE FROM project_group_members \
-                         WHERE project_id = $1 AND tenant_id = $2 AND group_id = $3",
-                    ] {
-                        deleted += sqlx::query(statement)
-                            .bind(project.as_str())
-                            .bind(tenant.as_str())
-                            .bind(member_id)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                    }
-                    if deleted == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        let mut deleted = 0;
+                        for statement in [
+                            "DELETE FROM project_account_members \
+                             WHERE project_id = $1 AND tenant_id = $2 AND account_id = $3",
+                            "DELETE FROM project_group_members \
+                             WHERE project_id = $1 AND tenant_id = $2 AND group_id = $3",
+                        ] {
+                            deleted += sqlx::query(statement)
+                                .bind(project.as_str())
+                                .bind(tenant.as_str())
+                                .bind(member_id)
+                                .execute(&mut *conn)
+                                .await?
+                                .rows_affected();
+                        }
+                        if deleted == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_account_projects(

@@ -21,29 +21,28 @@ macro_rules! impl_mfa_enrolment {
                     now: OffsetDateTime,
                     audit: &AuditEvent,
                 ) -> StoreResult<()> {
-                    let mut lane = self.write_lane().await?;
-                    let mut tx = lane.begin().await?;
-                    // Only for a member: a token never outlives the check it was issued
-                    // after by naming a tenant the account is not in.
-                    let inserted = sqlx::query(
-                        "INSERT INTO mfa_enrolment_tokens \
-                         (token_hash, account_id, tenant_id, expires_at, created_at) \
-                         SELECT $1, $2, $3, $4, $5 FROM memberships \
-                         WHERE account_id = $2 AND tenant_id = $3",
-                    )
-                    .bind(token_hash)
-                    .bind(account.as_str())
-                    .bind(tenant.as_str())
-                    .bind(millis(expires_at))
-                    .bind(millis(now))
-                    .execute(&mut *tx)
-                    .await?;
-                    if inserted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Self::commit_audited(tx, audit).await?;
-                    lane.durable().await?;
-                    Ok(())
+                    self.write_audited(audit, async |conn| {
+                        // Only for a member: a token never outlives the check it was issued
+                        // after by naming a tenant the account is not in.
+                        let inserted = sqlx::query(
+                            "INSERT INTO mfa_enrolment_tokens \
+                             (token_hash, account_id, tenant_id, expires_at, created_at) \
+                             SELECT $1, $2, $3, $4, $5 FROM memberships \
+                             WHERE account_id = $2 AND tenant_id = $3",
+                        )
+                        .bind(token_hash)
+                        .bind(account.as_str())
+                        .bind(tenant.as_str())
+                        .bind(millis(expires_at))
+                        .bind(millis(now))
+                        .execute(&mut *conn)
+                        .await?;
+                        if inserted.rows_affected() == 0 {
+                            return Err(StoreError::NotFound);
+                        }
+                        Ok(())
+                    })
+                    .await
                 }
 
                 pub(crate) async fn sql_mfa_enrolment_token(
