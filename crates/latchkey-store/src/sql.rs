@@ -347,6 +347,28 @@ macro_rules! impl_store {
                         .ok_or(StoreError::NotFound)
                 }
 
+                /// Inserts `session` as it is (open, touch and expiry times, client).
+                async fn insert_session(conn: &mut Conn, session: &Session) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
+                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(session.id.as_str())
+                    .bind(session.account_id.as_str())
+                    .bind(session.tenant_id.as_str())
+                    .bind(millis(session.created_at))
+                    .bind(millis(session.last_seen_at))
+                    .bind(millis(session.expires_at))
+                    .bind(session.revoked_at.map(millis))
+                    .bind(session.user_agent.as_deref())
+                    .bind(session.ip_address.as_deref())
+                    .bind(&session.client_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn insert_refresh_token(
                     conn: &mut Conn,
                     hash: &str,
@@ -968,23 +990,7 @@ macro_rules! impl_store {
                         Some(row) if !row.flag("disabled")? => {}
                         _ => return Ok(false),
                     }
-                    sqlx::query(
-                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
-                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(session.id.as_str())
-                    .bind(session.account_id.as_str())
-                    .bind(session.tenant_id.as_str())
-                    .bind(millis(session.created_at))
-                    .bind(millis(session.last_seen_at))
-                    .bind(millis(session.expires_at))
-                    .bind(session.revoked_at.map(millis))
-                    .bind(session.user_agent.as_deref())
-                    .bind(session.ip_address.as_deref())
-                    .bind(&session.client_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::insert_session(&mut tx, session).await?;
                     Self::commit_audited(tx, audit).await?;
                     lane.durable().await?;
                     Ok(true)
@@ -1706,23 +1712,7 @@ macro_rules! impl_store {
                     .bind(session.account_id.as_str())
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
-                         last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(session.id.as_str())
-                    .bind(session.account_id.as_str())
-                    .bind(session.tenant_id.as_str())
-                    .bind(millis(session.created_at))
-                    .bind(millis(session.last_seen_at))
-                    .bind(millis(session.expires_at))
-                    .bind(session.revoked_at.map(millis))
-                    .bind(session.user_agent.as_deref())
-                    .bind(session.ip_address.as_deref())
-                    .bind(&session.client_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    Self::insert_session(&mut tx, session).await?;
                     Self::insert_refresh_token(
                         &mut tx,
                         record.refresh_hash,
@@ -2087,23 +2077,7 @@ macro_rules! impl_store {
                         .fetch_optional(&mut *conn)
                         .await?
                         .ok_or(StoreError::NotFound)?;
-                        sqlx::query(
-                            "INSERT INTO sessions (id, account_id, tenant_id, created_at, \
-                             last_seen_at, expires_at, revoked_at, user_agent, ip_address, client_id) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                        )
-                        .bind(session.id.as_str())
-                        .bind(session.account_id.as_str())
-                        .bind(session.tenant_id.as_str())
-                        .bind(millis(session.created_at))
-                        .bind(millis(session.last_seen_at))
-                        .bind(millis(session.expires_at))
-                        .bind(session.revoked_at.map(millis))
-                        .bind(session.user_agent.as_deref())
-                        .bind(session.ip_address.as_deref())
-                        .bind(&session.client_id)
-                        .execute(&mut *conn)
-                        .await?;
+                        Self::insert_session(conn, session).await?;
                         sqlx::query(
                             "INSERT INTO session_grants (session_id, kind, for_client_id, permissions) \
                              VALUES ($1, $2, $3, $4)",
