@@ -27,7 +27,7 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId, GroupName,
+    Account, AccountId, AccountPatch, Application, AuditEvent, ClientId, Group, GroupId,
     ImpersonationGrant, LockoutPolicy, LoginThrottle, Membership, NewAccount, NewImportedAccount,
     NewTenant, Page, PageRequest, Project, ProjectId, ProjectRole, Role, RoleName, Session,
     SessionId, Tenant, TenantId, TenantPatch, TermsAcceptance, TermsVersion, ThrottleDecision,
@@ -357,14 +357,6 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         audit: &[AuditEvent],
     ) -> StoreResult<Group>;
-    /// `NotFound` for an unknown group, `Conflict(Other)` when the name is taken.
-    async fn rename_group(
-        &self,
-        tenant: &TenantId,
-        id: &GroupId,
-        name: &GroupName,
-        audit: &AuditEvent,
-    ) -> StoreResult<Group>;
     /// Deletes a group with its members, role grants and project memberships.
     async fn delete_group(
         &self,
@@ -394,15 +386,6 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         group: &GroupId,
         account: &AccountId,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
-    /// Replaces a group's members; `NotFound` as for [`Store::add_group_member`].
-    async fn set_group_members(
-        &self,
-        tenant: &TenantId,
-        group: &GroupId,
-        accounts: &[AccountId],
-        now: OffsetDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<()>;
     /// Replaces the roles a group grants; `NotFound` for an unknown group or role.
@@ -520,21 +503,6 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         group: &GroupId,
     ) -> StoreResult<Vec<ProjectAccess>>;
-
-    /// Makes `projects` the set of projects a group is a member of, in one transaction:
-    /// it leaves the projects not listed, joins the listed ones it is not in with `role`
-    /// and keeps its role in the others. `NotFound` when the group or one of `projects`
-    /// is unknown in the tenant (nothing changes then).
-    #[allow(clippy::too_many_arguments)]
-    async fn set_group_projects(
-        &self,
-        tenant: &TenantId,
-        group: &GroupId,
-        projects: &[ProjectId],
-        role: ProjectRole,
-        now: OffsetDateTime,
-        audit: &AuditEvent,
-    ) -> StoreResult<()>;
 
     // ---- sign-in throttling ----------------------------------------------------------
 

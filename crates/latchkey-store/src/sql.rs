@@ -1545,10 +1545,6 @@ macro_rules! impl_store {
                 async fn update_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, update: &$crate::GroupUpdate, now: OffsetDateTime, audit: &[AuditEvent]) -> StoreResult<latchkey_core::Group> {
                     self.sql_update_group(tenant, id, update, now, audit).await
                 }
-                async fn rename_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, name: &latchkey_core::GroupName, audit: &AuditEvent) -> StoreResult<latchkey_core::Group> {
-                    let update = $crate::GroupUpdate { name: Some(name.clone()), ..Default::default() };
-                    self.sql_update_group(tenant, id, &update, OffsetDateTime::now_utc(), std::slice::from_ref(audit)).await
-                }
                 async fn delete_group(&self, tenant: &TenantId, id: &latchkey_core::GroupId, audit: &AuditEvent) -> StoreResult<()> {
                     self.sql_delete_group(tenant, id, audit).await
                 }
@@ -1560,10 +1556,6 @@ macro_rules! impl_store {
                 }
                 async fn remove_group_member(&self, tenant: &TenantId, group: &latchkey_core::GroupId, account: &AccountId, audit: &AuditEvent) -> StoreResult<()> {
                     self.sql_remove_group_member(tenant, group, account, audit).await
-                }
-                async fn set_group_members(&self, tenant: &TenantId, group: &latchkey_core::GroupId, accounts: &[AccountId], now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
-                    let update = $crate::GroupUpdate { members: Some(accounts.to_vec()), ..Default::default() };
-                    self.sql_update_group(tenant, group, &update, now, std::slice::from_ref(audit)).await.map(drop)
                 }
                 async fn set_group_roles(&self, tenant: &TenantId, group: &latchkey_core::GroupId, roles: &[RoleName], audit: &AuditEvent) -> StoreResult<()> {
                     self.sql_set_group_roles(tenant, group, roles, audit).await
@@ -1615,10 +1607,6 @@ macro_rules! impl_store {
                 }
                 async fn group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId) -> StoreResult<Vec<$crate::ProjectAccess>> {
                     self.sql_group_projects(tenant, group).await
-                }
-                async fn set_group_projects(&self, tenant: &TenantId, group: &latchkey_core::GroupId, projects: &[latchkey_core::ProjectId], role: latchkey_core::ProjectRole, now: OffsetDateTime, audit: &AuditEvent) -> StoreResult<()> {
-                    let update = $crate::GroupUpdate { projects: Some((projects.to_vec(), role)), ..Default::default() };
-                    self.sql_update_group(tenant, group, &update, now, std::slice::from_ref(audit)).await.map(drop)
                 }
 
                 // ---- sign-in throttling --------------------------------------------

@@ -4,10 +4,11 @@
 
 use latchkey_core::audit::actions;
 use latchkey_core::{
-    AccountId, Group, GroupId, GroupName, PageRequest, Project, ProjectId, ProjectRole, RoleName,
-    Tenant,
+    AccountId, AuditEvent, Group, GroupId, GroupName, PageRequest, Project, ProjectId, ProjectRole,
+    RoleName, Tenant, TenantId,
 };
 use latchkey_store::{ConflictOn, GroupUpdate, ProjectMember, ProjectMemberRef, Store, StoreError};
+use time::OffsetDateTime;
 
 use super::{account, at, event, new_session, run, sign_in, tenant};
 
@@ -149,29 +150,34 @@ async fn groups(store: &dyn Store) {
 
     // Renaming.
     conflict(
-        store
-            .rename_group(
-                &acme.id,
-                &ops.id,
-                &GroupName::parse("sales").unwrap(),
-                &ev(),
-            )
-            .await,
-    );
-    let renamed = store
-        .rename_group(
+        rename_group(
+            store,
             &acme.id,
             &ops.id,
-            &GroupName::parse("operations").unwrap(),
+            &GroupName::parse("sales").unwrap(),
             &ev(),
         )
-        .await
-        .unwrap();
+        .await,
+    );
+    let renamed = rename_group(
+        store,
+        &acme.id,
+        &ops.id,
+        &GroupName::parse("operations").unwrap(),
+        &ev(),
+    )
+    .await
+    .unwrap();
     assert_eq!(renamed.name.as_str(), "operations");
     not_found(
-        store
-            .rename_group(&other.id, &ops.id, &GroupName::parse("x").unwrap(), &ev())
-            .await,
+        rename_group(
+            store,
+            &other.id,
+            &ops.id,
+            &GroupName::parse("x").unwrap(),
+            &ev(),
+        )
+        .await,
     );
 
     // Members.
@@ -207,38 +213,38 @@ async fn groups(store: &dyn Store) {
             .remove_group_member(&acme.id, &sales.id, &ada.id, &ev())
             .await,
     );
-    store
-        .set_group_members(
-            &acme.id,
-            &ops.id,
-            &[ada.id.clone(), bob.id.clone()],
-            at(3),
-            &ev(),
-        )
-        .await
-        .unwrap();
-    store
-        .set_group_members(
-            &acme.id,
-            &ops.id,
-            std::slice::from_ref(&ada.id),
-            at(3),
-            &ev(),
-        )
-        .await
-        .unwrap();
+    set_group_members(
+        store,
+        &acme.id,
+        &ops.id,
+        &[ada.id.clone(), bob.id.clone()],
+        at(3),
+        &ev(),
+    )
+    .await
+    .unwrap();
+    set_group_members(
+        store,
+        &acme.id,
+        &ops.id,
+        std::slice::from_ref(&ada.id),
+        at(3),
+        &ev(),
+    )
+    .await
+    .unwrap();
     let members = store.group_members(&acme.id, &ops.id).await.unwrap();
     assert_eq!(members.len(), 1);
     not_found(
-        store
-            .set_group_members(
-                &acme.id,
-                &ops.id,
-                std::slice::from_ref(&eve.id),
-                at(3),
-                &ev(),
-            )
-            .await,
+        set_group_members(
+            store,
+            &acme.id,
+            &ops.id,
+            std::slice::from_ref(&eve.id),
+            at(3),
+            &ev(),
+        )
+        .await,
     );
     assert_eq!(
         store.group_members(&acme.id, &ops.id).await.unwrap().len(),
@@ -898,17 +904,17 @@ async fn group_projects_set(store: &dyn Store) {
         )
         .await
         .unwrap();
-    store
-        .set_group_projects(
-            &acme.id,
-            &sales.id,
-            &[beta.id.clone(), alpha.id.clone(), beta.id.clone()],
-            ProjectRole::Member,
-            at(3),
-            &ev(),
-        )
-        .await
-        .unwrap();
+    set_group_projects(
+        store,
+        &acme.id,
+        &sales.id,
+        &[beta.id.clone(), alpha.id.clone(), beta.id.clone()],
+        ProjectRole::Member,
+        at(3),
+        &ev(),
+    )
+    .await
+    .unwrap();
     let mut expected = vec![
         ("Alpha".to_owned(), ProjectRole::Admin),
         ("Beta".to_owned(), ProjectRole::Member),
@@ -934,17 +940,17 @@ async fn group_projects_set(store: &dyn Store) {
     );
 
     // The set {gamma, beta}: alpha is left, gamma joins, beta keeps member.
-    store
-        .set_group_projects(
-            &acme.id,
-            &sales.id,
-            &[gamma.id.clone(), beta.id.clone()],
-            ProjectRole::Reader,
-            at(4),
-            &ev(),
-        )
-        .await
-        .unwrap();
+    set_group_projects(
+        store,
+        &acme.id,
+        &sales.id,
+        &[gamma.id.clone(), beta.id.clone()],
+        ProjectRole::Reader,
+        at(4),
+        &ev(),
+    )
+    .await
+    .unwrap();
     let mut expected = vec![
         ("Beta".to_owned(), ProjectRole::Member),
         ("Gamma".to_owned(), ProjectRole::Reader),
@@ -969,16 +975,16 @@ async fn group_projects_set(store: &dyn Store) {
     // One unknown project, or another tenant's, refuses the whole set: nothing changes.
     for bad in [ProjectId::generate(), theirs.id.clone()] {
         not_found(
-            store
-                .set_group_projects(
-                    &acme.id,
-                    &sales.id,
-                    &[alpha.id.clone(), bad],
-                    ProjectRole::Member,
-                    at(5),
-                    &ev(),
-                )
-                .await,
+            set_group_projects(
+                store,
+                &acme.id,
+                &sales.id,
+                &[alpha.id.clone(), bad],
+                ProjectRole::Member,
+                at(5),
+                &ev(),
+            )
+            .await,
         );
         assert_eq!(
             group_roles(store.group_projects(&acme.id, &sales.id).await.unwrap()),
@@ -987,38 +993,52 @@ async fn group_projects_set(store: &dyn Store) {
     }
     // An unknown group, or another tenant's.
     not_found(
-        store
-            .set_group_projects(
-                &acme.id,
-                &GroupId::generate(),
-                std::slice::from_ref(&alpha.id),
-                ProjectRole::Member,
-                at(5),
-                &ev(),
-            )
-            .await,
-    );
-    not_found(
-        store
-            .set_group_projects(&other.id, &sales.id, &[], ProjectRole::Member, at(5), &ev())
-            .await,
-    );
-    // Other groups are untouched; the empty set leaves every project.
-    store
-        .set_group_projects(
+        set_group_projects(
+            store,
             &acme.id,
-            &ops.id,
+            &GroupId::generate(),
             std::slice::from_ref(&alpha.id),
-            ProjectRole::Reader,
-            at(6),
+            ProjectRole::Member,
+            at(5),
             &ev(),
         )
-        .await
-        .unwrap();
-    store
-        .set_group_projects(&acme.id, &sales.id, &[], ProjectRole::Member, at(7), &ev())
-        .await
-        .unwrap();
+        .await,
+    );
+    not_found(
+        set_group_projects(
+            store,
+            &other.id,
+            &sales.id,
+            &[],
+            ProjectRole::Member,
+            at(5),
+            &ev(),
+        )
+        .await,
+    );
+    // Other groups are untouched; the empty set leaves every project.
+    set_group_projects(
+        store,
+        &acme.id,
+        &ops.id,
+        std::slice::from_ref(&alpha.id),
+        ProjectRole::Reader,
+        at(6),
+        &ev(),
+    )
+    .await
+    .unwrap();
+    set_group_projects(
+        store,
+        &acme.id,
+        &sales.id,
+        &[],
+        ProjectRole::Member,
+        at(7),
+        &ev(),
+    )
+    .await
+    .unwrap();
     assert!(
         store
             .group_projects(&acme.id, &sales.id)
@@ -1077,20 +1097,26 @@ async fn tenant_members_only(store: &dyn Store) {
         "the refused group was not created"
     );
     not_found(
-        store
-            .set_group_members(
-                &acme.id,
-                &sales.id,
-                &[bob.id.clone(), eve.id.clone()],
-                at(2),
-                &ev(),
-            )
-            .await,
+        set_group_members(
+            store,
+            &acme.id,
+            &sales.id,
+            &[bob.id.clone(), eve.id.clone()],
+            at(2),
+            &ev(),
+        )
+        .await,
     );
     not_found(
-        store
-            .set_group_members(&acme.id, &sales.id, &[AccountId::generate()], at(2), &ev())
-            .await,
+        set_group_members(
+            store,
+            &acme.id,
+            &sales.id,
+            &[AccountId::generate()],
+            at(2),
+            &ev(),
+        )
+        .await,
     );
     assert_eq!(
         store
@@ -1262,4 +1288,65 @@ async fn group_state(
         .map(|p| (p.project.id.to_string(), p.role))
         .collect();
     (name.to_string(), members, projects)
+}
+
+// The store's one group write is `update_group`; these name its single-part uses.
+
+async fn rename_group(
+    store: &dyn Store,
+    tenant: &TenantId,
+    group: &GroupId,
+    name: &GroupName,
+    audit: &AuditEvent,
+) -> Result<Group, StoreError> {
+    let update = GroupUpdate {
+        name: Some(name.clone()),
+        ..GroupUpdate::default()
+    };
+    store
+        .update_group(
+            tenant,
+            group,
+            &update,
+            audit.at,
+            std::slice::from_ref(audit),
+        )
+        .await
+}
+
+async fn set_group_members(
+    store: &dyn Store,
+    tenant: &TenantId,
+    group: &GroupId,
+    members: &[AccountId],
+    now: OffsetDateTime,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let update = GroupUpdate {
+        members: Some(members.to_vec()),
+        ..GroupUpdate::default()
+    };
+    store
+        .update_group(tenant, group, &update, now, std::slice::from_ref(audit))
+        .await
+        .map(drop)
+}
+
+async fn set_group_projects(
+    store: &dyn Store,
+    tenant: &TenantId,
+    group: &GroupId,
+    projects: &[ProjectId],
+    role: ProjectRole,
+    now: OffsetDateTime,
+    audit: &AuditEvent,
+) -> Result<(), StoreError> {
+    let update = GroupUpdate {
+        projects: Some((projects.to_vec(), role)),
+        ..GroupUpdate::default()
+    };
+    store
+        .update_group(tenant, group, &update, now, std::slice::from_ref(audit))
+        .await
+        .map(drop)
 }
