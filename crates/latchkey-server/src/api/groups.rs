@@ -20,9 +20,6 @@ use crate::services::{
     Caller, GroupDetails, NewProjectMember, ProjectMemberDetails, ProjectWithRole,
 };
 
-/// The role a group gets in projects it joins through `PATCH` when none is named.
-const DEFAULT_GROUP_PROJECT_ROLE: &str = "member";
-
 fn group_view(details: GroupDetails) -> GroupView {
     GroupView {
         id: details.group.id.to_string(),
@@ -183,15 +180,10 @@ pub async fn update_group(
             &id,
             request.name.as_deref(),
             request.members.as_deref(),
-            request.projects.as_deref().map(|projects| {
-                (
-                    projects,
-                    request
-                        .project_role
-                        .as_deref()
-                        .unwrap_or(DEFAULT_GROUP_PROJECT_ROLE),
-                )
-            }),
+            request
+                .projects
+                .as_deref()
+                .map(|projects| (projects, request.project_role.as_deref())),
         )
         .await?;
     Ok(Json(group_view(group)))

@@ -22,6 +22,10 @@ pub const MAX_GROUP_MEMBERS_PER_REQUEST: usize = 1000;
 /// The most projects a group's project set can name in one request.
 pub const MAX_GROUP_PROJECTS_PER_REQUEST: usize = 1000;
 
+/// The role a group gets in the projects it joins through an update that names none
+/// (Squirro's `update_group(projects=…)` never does).
+pub const DEFAULT_GROUP_PROJECT_ROLE: &str = "member";
+
 /// A group with what is shown beside it.
 #[derive(Clone, Debug)]
 pub struct GroupDetails {
@@ -219,7 +223,8 @@ impl Services {
     }
 
     /// Renames a group, replaces its members and/or the projects it is in (new ones
-    /// with `projects.1`, those it is in already keeping their role), all in one
+    /// with `projects.1`, [`DEFAULT_GROUP_PROJECT_ROLE`] when none is named; those it
+    /// is in already keep their role), all in one
     /// transaction: an unknown user or project changes nothing (`users.write`).
     pub async fn update_group(
         &self,
@@ -228,7 +233,7 @@ impl Services {
         id: &str,
         name: Option<&str>,
         members: Option<&[String]>,
-        projects: Option<(&[String], &str)>,
+        projects: Option<(&[String], Option<&str>)>,
     ) -> Result<GroupDetails, ServiceError> {
         caller.require(&tenant.id, permissions::USERS_WRITE)?;
         let group = self.find_group(tenant, id).await?;
@@ -237,15 +242,14 @@ impl Services {
             .transpose()?
             .filter(|n| *n != group.name);
         let members = members.map(account_ids).transpose()?;
-        let projects = projects
-            .map(|(ids, role)| project_ids(ids).map(|ids| (ids, role)))
-            .transpose()?
-            .map(|(ids, role)| {
-                ProjectRole::parse(role)
-                    .map(|role| (ids, role))
-                    .map_err(|e| ServiceError::Validation(e.to_string()))
-            })
-            .transpose()?;
+        let projects = match projects {
+            Some((ids, role)) => {
+                let role = ProjectRole::parse(role.unwrap_or(DEFAULT_GROUP_PROJECT_ROLE))
+                    .map_err(|e| ServiceError::Validation(e.to_string()))?;
+                Some((project_ids(ids)?, role))
+            }
+            None => None,
+        };
         let mut events = Vec::new();
         if let Some(name) = &name {
             events.push(self.group_event(

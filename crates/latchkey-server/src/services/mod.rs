@@ -37,7 +37,7 @@ pub use caller::Caller;
 pub use error::ServiceError;
 pub use external_auth::{ExternalAuth, ExternalAuthSpec};
 pub use grants::{CreatedGrant, GRANT_LIFETIME, GrantSpec};
-pub use groups::{GroupDetails, MAX_GROUP_MEMBERS_PER_REQUEST};
+pub use groups::{DEFAULT_GROUP_PROJECT_ROLE, GroupDetails, MAX_GROUP_MEMBERS_PER_REQUEST};
 pub use hot_rows::{HOT_ROW_TTL, HotRows};
 pub use impersonation::{Impersonated, MintedImpersonation};
 pub use import::{ImportAccount, ImportError, MAX_IMPORT_ACCOUNTS};

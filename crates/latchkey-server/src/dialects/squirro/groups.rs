@@ -17,10 +17,6 @@ use super::wire::{self, flag, json_in_form, required, text};
 use crate::api::AppState;
 use crate::services::GroupDetails;
 
-/// The project role a group gets in a project named in `update_group(projects=…)`
-/// that it is not in yet (the client sends no role); it keeps its role in the others.
-const GROUP_PROJECT_ROLE: &str = "member";
-
 /// A group object: `{id, name, members: [user…], created_at}`, plus `projects`
 /// (`[{id, title, role}]`) when they were asked for.
 async fn group_object(
@@ -131,8 +127,10 @@ pub async fn get(
 }
 
 /// `PUT groups/{id}`: form `name`, `members` (JSON string, replaces the members) and
-/// `projects` (JSON string list of project ids: the group's whole set of projects, see
-/// [`GROUP_PROJECT_ROLE`]); 200 with the group (with its projects when they were sent).
+/// `projects` (JSON string list of project ids: the group's whole set of projects; the
+/// client sends no role, so new ones get the default, see
+/// [`crate::services::DEFAULT_GROUP_PROJECT_ROLE`]); 200 with the group (with its
+/// projects when they were sent).
 pub async fn update(
     State(state): State<AppState>,
     SquirroCaller(caller): SquirroCaller,
@@ -150,7 +148,7 @@ pub async fn update(
             &id,
             name.as_deref(),
             members.as_deref(),
-            projects.as_deref().map(|p| (p, GROUP_PROJECT_ROLE)),
+            projects.as_deref().map(|p| (p, None)),
         )
         .await?;
     Ok(Json(group_object(&state, &tenant, &details).await?))
